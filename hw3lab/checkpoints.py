@@ -1,0 +1,209 @@
+"""Checkpoints that describe themselves and never unpickle.
+
+A checkpoint is ``NAME.safetensors`` (weights, fp16 by default) beside ``NAME.json`` (family,
+architecture, width, data and provenance, command, seed, revision, metrics, date). Several
+modules live in one file under prefixes (``extractor.``, ``predictor.``). Every write goes to
+a temporary file first and is renamed into place, so a crash never leaves half a file.
+A student's homework ``.pth`` is read with ``torch.load(weights_only=True)`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from hw3lab.models.digits import rename_homework_keys
+
+MANIFEST = "manifest.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged or does not fit the model; the message says which."""
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def metadata_path(weights: str | os.PathLike) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def save_checkpoint(path: str | os.PathLike, modules: dict[str, nn.Module],
+                    metadata: dict[str, Any], dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``modules`` (prefix -> module) as safetensors and ``metadata`` as JSON beside it."""
+    path = Path(path)
+    tensors = {}
+    for prefix, module in modules.items():
+        for key, value in module.state_dict().items():
+            value = value.detach().cpu()
+            tensors[f"{prefix}.{key}"] = value.to(dtype) if value.is_floating_point() else value
+    with atomic_path(path) as temporary:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary))
+    write_json(metadata_path(path), {**metadata, "weights": path.name, "dtype": str(dtype)})
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    json_path = metadata_path(path)
+    try:
+        return json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"missing metadata file {json_path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{json_path} is not valid JSON ({error})") from None
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file as float32 (ints unchanged), with clear errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"missing checkpoint file {path}")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is damaged or not a safetensors file ({error})") from None
+    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}
+
+
+def load_modules(path: str | os.PathLike, modules: dict[str, nn.Module]) -> dict[str, Any]:
+    """Fill ``modules`` (prefix -> module) from a checkpoint, strictly; return its metadata."""
+    metadata = read_metadata(path)
+    tensors = load_tensors(path)
+    for prefix, module in modules.items():
+        part = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+        load_state_strictly(module, part, f"{Path(path).name} [{prefix}]")
+    return metadata
+
+
+def load_state_strictly(module: nn.Module, state_dict: dict[str, torch.Tensor],
+                        source: str) -> None:
+    """``load_state_dict(strict=True)`` with a message naming missing, unexpected or
+    mis-shaped keys instead of PyTorch's long traceback."""
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong_shape = sorted(k for k in set(expected) & set(state_dict)
+                         if expected[k].shape != state_dict[k].shape)
+    problems = []
+    if missing:
+        problems.append(f"missing keys {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {_few(unexpected)}")
+    if wrong_shape:
+        shapes = [f"{k} {tuple(state_dict[k].shape)} != {tuple(expected[k].shape)}"
+                  for k in wrong_shape]
+        problems.append(f"wrong shapes {_few(shapes)}")
+    if problems:
+        raise CheckpointError(f"{source} does not fit {type(module).__name__}: "
+                              + "; ".join(problems))
+    module.load_state_dict(state_dict, strict=True)
+
+
+def _few(items: list[str], limit: int = 5) -> str:
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def load_homework_pth(path: str | os.PathLike, module: nn.Module) -> None:
+    """Load a student's homework state_dict (``.pth``) into ``module`` without unpickling code.
+
+    ``torch.load(weights_only=True)`` refuses any object but tensors and plain containers, so a
+    file carrying a code payload fails here instead of running.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"missing file {path}") from None
+    except Exception as error:  # noqa: BLE001 - any unpickling failure is the user's file
+        raise CheckpointError(f"{path} is not a plain state_dict that can be loaded safely "
+                              f"({type(error).__name__}: {str(error)[:200]})") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} does not hold a state_dict of tensors")
+    load_state_strictly(module, rename_homework_keys(state), str(path))
+
+
+def git_revision() -> str:
+    """The current commit (with '+dirty' if the tree has changes), or 'unknown'."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                  text=True, check=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return revision + ("+dirty" if dirty else "")
+
+
+def run_provenance(seed: int | None = None) -> dict[str, Any]:
+    """What every checkpoint records about how it was made."""
+    return {
+        "command": "python -m " + " ".join([_module_name(), *sys.argv[1:]]),
+        "seed": seed,
+        "revision": git_revision(),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+    }
+
+
+def _module_name() -> str:
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return spec.name if spec is not None else Path(sys.argv[0]).stem
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return {"checkpoints": {}}
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error})") from None
+    if not isinstance(manifest.get("checkpoints"), dict):
+        raise CheckpointError(f"{path} has no 'checkpoints' table")
+    return manifest
+
+
+def record_in_manifest(directory: str | os.PathLike, name: str, weights: str | os.PathLike) -> None:
+    """Copy a checkpoint's metadata into the folder's manifest under ``name``."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    entry = read_metadata(weights)
+    entry["file"] = str(Path(weights).resolve().relative_to(directory.resolve()))
+    entry["size_bytes"] = Path(weights).stat().st_size
+    manifest["checkpoints"][name] = entry
+    write_json(directory / MANIFEST, manifest)

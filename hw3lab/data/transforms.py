@@ -1,0 +1,81 @@
+"""Named, batched transforms from uint8 arrays to the tensors the models take.
+
+They run on whole batches on any device (no per-image Python), so training, inference and the
+app all share one definition of what a model sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hw3lab.data.layout import GREY_DOMAINS
+
+# ITU-R BT.601 luma, the weights PIL's convert("L") uses.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def to_tensor(images: np.ndarray | torch.Tensor,
+              device: torch.device | str = "cpu") -> torch.Tensor:
+    """(N, H, W, C) uint8 -> (N, C, H, W) uint8 tensor on ``device`` (no copy on the CPU)."""
+    tensor = torch.as_tensor(images)
+    if tensor.ndim == 3:
+        tensor = tensor.unsqueeze(-1)
+    return tensor.to(device, non_blocking=True).permute(0, 3, 1, 2)
+
+
+def to_unit_float(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) uint8 -> float in [0, 1]."""
+    return images.float().div_(255.0)
+
+
+def to_grey(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) or (N, 1, H, W) float -> (N, 1, H, W) luma."""
+    if images.shape[1] == 1:
+        return images
+    weights = torch.tensor(LUMA_WEIGHTS, device=images.device, dtype=images.dtype)
+    return (images * weights.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+
+
+def normalize_half(images: torch.Tensor) -> torch.Tensor:
+    """Normalize(mean=0.5, std=0.5): [0, 1] -> [-1, 1]."""
+    return images.sub(0.5).div_(0.5)
+
+
+def to_three_channels(images: torch.Tensor) -> torch.Tensor:
+    """Replicate a single channel to the three the extractor expects."""
+    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+
+def horizontal_flip(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flip each image left-right with probability 0.5 (the homework's face augmentation)."""
+    flip = torch.rand(images.shape[0], device=images.device, generator=generator) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+
+
+def uses_grey(domains: tuple[str, ...] | list[str]) -> bool:
+    """The homework's DANN recipe: go grey whenever a colour domain is involved.
+
+    Every task of the homework pairs at least one colour domain (MNIST-M, SVHN), so the digits
+    always become grey, which removes colour as a cue that differs between domains.
+    """
+    return any(domain not in GREY_DOMAINS for domain in domains)
+
+
+def digits_for_model(images: torch.Tensor, grey: bool) -> torch.Tensor:
+    """(N, C, 28, 28) uint8 -> (N, 3, 28, 28) float in [-1, 1], the homework's DANN recipe:
+    grey (if ``grey``), Normalize(0.5, 0.5), replicated to 3 channels."""
+    x = to_unit_float(images)
+    x = to_grey(x) if grey else x
+    return to_three_channels(normalize_half(x))
+
+
+def faces_for_model(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, 64, 64) uint8 -> float in [-1, 1], the range of the decoders' Tanh."""
+    return normalize_half(to_unit_float(images))
+
+
+def faces_to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Model output in [-1, 1], (N, 3, H, W) -> (N, H, W, 3) uint8 for display or saving."""
+    pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).cpu().numpy()

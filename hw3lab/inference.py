@@ -1,0 +1,167 @@
+"""Load each family's shipped models once and run them; the API the UI, CLIs and benches share.
+
+Checkpoint names (files under the checkpoint folder, each with its JSON):
+``vae.safetensors`` (prefixes ``encoder``, ``decoder``), ``gan.safetensors`` (``generator``,
+``discriminator``) and ``digits/{source}-{target}-{method}.safetensors`` (``extractor``, and
+``predictor`` except for ADDA, whose metadata names the source-only checkpoint whose predictor
+it reuses).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hw3lab.checkpoints import CheckpointError, load_modules, read_manifest, read_metadata
+from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
+from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
+from hw3lab.models.gan import NOISE_DIM
+from hw3lab.models.vae import LATENT_DIM
+from hw3lab.runtime import pick_device
+
+DEFAULT_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+TASKS = (("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"))
+METHODS = ("source_only", "dann", "adda", "target_only")
+
+
+def task_name(source: str, target: str) -> str:
+    return f"{source}-{target}"
+
+
+def digit_checkpoint(directory: Path, source: str, target: str, method: str) -> Path:
+    return directory / "digits" / f"{task_name(source, target)}-{method}.safetensors"
+
+
+@dataclass
+class DigitModel:
+    """An extractor and the predictor it feeds, with the input recipe it was trained on."""
+
+    extractor: Extractor
+    predictor: Predictor
+    grey: bool
+    metadata: dict[str, Any]
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, 28, 28) uint8 -> (N, 512) features."""
+        return self.extractor(digits_for_model(images, self.grey))
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, 28, 28) uint8 -> (N, 10) class probabilities."""
+        return self.predictor(self.features(images)).exp()
+
+
+class ModelStore:
+    """Loads a family's models lazily, once, in eval mode on one device; thread-safe."""
+
+    def __init__(self, directory: str | Path = DEFAULT_CHECKPOINTS, device: str | None = None):
+        self.directory = Path(directory)
+        self.device = pick_device(device)
+        self._cache: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def manifest(self) -> dict[str, Any]:
+        return read_manifest(self.directory)
+
+    def _cached(self, key: Any, build):  # noqa: ANN001, ANN202
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
+    def _load(self, path: Path, modules: dict[str, torch.nn.Module]) -> dict[str, Any]:
+        metadata = load_modules(path, modules)
+        for module in modules.values():
+            module.to(self.device).eval().requires_grad_(False)
+        return metadata
+
+    def vae(self) -> tuple[Encoder, Decoder, dict[str, Any]]:
+        def build():  # noqa: ANN202
+            path = self.directory / "vae.safetensors"
+            width = _width(path)
+            encoder, decoder = Encoder(width), Decoder(width)
+            return encoder, decoder, self._load(path, {"encoder": encoder, "decoder": decoder})
+        return self._cached("vae", build)
+
+    def gan(self) -> tuple[Generator, Discriminator, dict[str, Any]]:
+        def build():  # noqa: ANN202
+            path = self.directory / "gan.safetensors"
+            width = _width(path)
+            generator, discriminator = Generator(width), Discriminator(width)
+            metadata = self._load(path, {"generator": generator, "discriminator": discriminator})
+            return generator, discriminator, metadata
+        return self._cached("gan", build)
+
+    def digits(self, source: str, target: str, method: str) -> DigitModel:
+        if (source, target) not in TASKS:
+            raise CheckpointError(f"unknown task {source}->{target}")
+        if method not in METHODS:
+            raise CheckpointError(f"unknown method {method!r}: expected one of {METHODS}")
+
+        def build() -> DigitModel:
+            path = digit_checkpoint(self.directory, source, target, method)
+            extractor, predictor = Extractor(), Predictor()
+            if method == "adda":  # ADDA adapts the extractor; the predictor is source-only's
+                metadata = self._load(path, {"extractor": extractor})
+                predictor = self.digits(source, target, "source_only").predictor
+            else:
+                metadata = self._load(path, {"extractor": extractor, "predictor": predictor})
+            return DigitModel(extractor, predictor, bool(metadata.get("grey", True)), metadata)
+        return self._cached(("digits", source, target, method), build)
+
+    # -- the operations callers need ----------------------------------------------------
+
+    @torch.inference_mode()
+    def encode_faces(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 64, 64, 3) uint8 -> latent means and log-variances, (N, 128) each."""
+        encoder, _, _ = self.vae()
+        mean, logvar = encoder(faces_for_model(to_tensor(images, self.device)))
+        return mean.cpu().numpy(), logvar.cpu().numpy()
+
+    @torch.inference_mode()
+    def decode_latents(self, latents: np.ndarray) -> np.ndarray:
+        """(N, 128) latents -> (N, 64, 64, 3) uint8 faces."""
+        _, decoder, _ = self.vae()
+        z = torch.as_tensor(np.asarray(latents, dtype=np.float32), device=self.device)
+        return faces_to_uint8(decoder(z.view(-1, LATENT_DIM)))
+
+    @torch.inference_mode()
+    def generate_faces(self, seeds: list[int]) -> np.ndarray:
+        """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face."""
+        generator, _, _ = self.gan()
+        return faces_to_uint8(generator(gan_noise(seeds).to(self.device)))
+
+    @torch.inference_mode()
+    def realness(self, images: np.ndarray) -> np.ndarray:
+        """The discriminator's probability that each (N, 64, 64, 3) uint8 face is real."""
+        _, discriminator, _ = self.gan()
+        return discriminator(faces_for_model(to_tensor(images, self.device))).cpu().numpy()
+
+    @torch.inference_mode()
+    def classify_digits(self, images: np.ndarray, source: str, target: str,
+                        method: str) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of one method's model."""
+        model = self.digits(source, target, method)
+        return model.probabilities(to_tensor(images, self.device)).cpu().numpy()
+
+    @torch.inference_mode()
+    def digit_features(self, images: np.ndarray, source: str, target: str,
+                       method: str) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 512) features of one method's extractor."""
+        model = self.digits(source, target, method)
+        return model.features(to_tensor(images, self.device)).cpu().numpy()
+
+
+def gan_noise(seeds: list[int]) -> torch.Tensor:
+    """(N, 128) standard normal noise, one independent stream per seed (on the CPU, so a seed
+    gives the same face on every device)."""
+    return torch.stack([torch.randn(NOISE_DIM, generator=torch.Generator().manual_seed(int(s)))
+                        for s in seeds])
+
+
+def _width(path: Path) -> float:
+    return float(read_metadata(path).get("width", 1.0))
