@@ -1,0 +1,1 @@
+"""Derived numbers: metrics, t-SNE embeddings, latent directions."""

@@ -1,0 +1,39 @@
+"""t-SNE of feature arrays, cached in memory by content and settings, so a repeat is instant."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_CACHE_SIZE = 32
+_LOCK = threading.Lock()
+
+
+def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
+    """(N, D) features -> (N, 2) t-SNE coordinates (PCA to 50 dims first, as is standard)."""
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    if features.ndim != 2 or len(features) < 5:
+        raise ValueError(f"t-SNE needs at least 5 points of shape (N, D); got {features.shape}")
+    perplexity = float(min(perplexity, (len(features) - 1) / 3))
+    key = hashlib.sha256(features.tobytes() + f"{features.shape}|{perplexity}|{seed}".encode())
+    key = key.hexdigest()
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    reduced = features
+    if features.shape[1] > 50 and len(features) > 50:
+        reduced = PCA(n_components=50, random_state=seed).fit_transform(features)
+    embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                     learning_rate="auto").fit_transform(reduced).astype(np.float32)
+    with _LOCK:
+        _CACHE[key] = embedding
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return embedding
