@@ -193,7 +193,7 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
         manifest = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error})") from None
-    if not isinstance(manifest.get("checkpoints"), dict):
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("checkpoints"), dict):
         raise CheckpointError(f"{path} has no 'checkpoints' table")
     return manifest
 

@@ -1,0 +1,141 @@
+"""The models reproduce the homework's architectures exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hw3lab.checkpoints import load_homework_pth
+from hw3lab.models import (
+    VAE,
+    Decoder,
+    Discriminator,
+    DomainClassifier,
+    DomainDiscriminator,
+    Encoder,
+    Extractor,
+    Generator,
+    Predictor,
+    homework_kl_weight,
+    kl_divergence,
+    reverse_gradient,
+)
+from tests import homework_reference as hw
+
+
+def count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def conv(cin: int, cout: int, k: int) -> int:
+    """Parameters of a conv (weight + bias) followed by BatchNorm (weight + bias)."""
+    return cin * cout * k * k + cout + 2 * cout
+
+
+# Parameter counts as the homework's model printouts give them (torchsummary totals).
+HOMEWORK_COUNTS = {
+    Encoder: 45_235_264, Decoder: 44_972_867, Generator: 3_807_043, Discriminator: 2_766_657,
+    Extractor: 1_552_896, Predictor: 1_223_242, DomainClassifier: 1_222_722,
+}
+
+
+@pytest.mark.parametrize("cls", list(HOMEWORK_COUNTS), ids=lambda c: c.__name__)
+def test_parameter_counts_match_the_homework(cls: type) -> None:
+    assert count(cls()) == HOMEWORK_COUNTS[cls]
+
+
+def test_counts_follow_from_the_layer_list() -> None:
+    """Recompute two counts from the layer sizes, so the table above is not just a snapshot."""
+    chans = [3, 64, 128, 256, 512, 1024, 2048]
+    encoder = sum(conv(a, b, 4) for a, b in zip(chans, chans[1:], strict=False))
+    encoder += 2 * (2048 * 128 + 128)
+    assert count(Encoder()) == encoder
+    extractor = sum(conv(a, b, 3) for a, b in zip(chans[:4], chans[1:5], strict=False))
+    assert count(Extractor()) == extractor
+
+
+def test_output_shapes() -> None:
+    encoder, decoder = Encoder().eval(), Decoder().eval()
+    mean, logvar = encoder(torch.randn(2, 3, 64, 64))
+    assert mean.shape == logvar.shape == (2, 128)
+    assert decoder(mean).shape == (2, 3, 64, 64)
+    generator = Generator().eval()
+    flat, square = generator(torch.randn(2, 128)), generator(torch.randn(2, 128, 1, 1))
+    assert flat.shape == square.shape == (2, 3, 64, 64)
+    assert flat.abs().max() <= 1
+    probability = Discriminator().eval()(flat)
+    assert probability.shape == (2,) and ((probability >= 0) & (probability <= 1)).all()
+    features = Extractor().eval()(torch.randn(3, 3, 28, 28))
+    assert features.shape == (3, 512)
+    log_probs = Predictor().eval()(features)
+    assert log_probs.shape == (3, 10)
+    torch.testing.assert_close(log_probs.exp().sum(1), torch.ones(3))
+    assert DomainClassifier().eval()(features, 0.5).shape == (3, 2)
+    assert DomainDiscriminator().eval()(features).shape == (3, 2)
+
+
+def test_width_multiplier_scales_channels() -> None:
+    half = VAE(width=0.5)
+    assert half.encoder.meanGen.in_features == 1024
+    assert count(half) < count(VAE()) / 3
+    assert Generator(width=0.5).decode[0].block[0].out_channels == 256
+    assert Discriminator(width=0.25).encode[0].block[0].out_channels == 16
+
+
+@pytest.mark.parametrize(("reference", "ours"), [
+    (hw.Encoder, Encoder), (hw.Decoder, Decoder), (hw.Generator, Generator),
+    (hw.Discriminator, Discriminator), (hw.Extractor, Extractor), (hw.Predictor, Predictor),
+], ids=lambda c: c.__name__ if isinstance(c, type) else "")
+def test_homework_state_dict_loads_strictly(tmp_path, reference: type, ours: type) -> None:
+    saved = reference().state_dict()
+    path = tmp_path / "homework.pth"
+    torch.save(saved, path)
+    model = ours()
+    load_homework_pth(path, model)
+    for key, value in saved.items():
+        torch.testing.assert_close(model.state_dict()[key], value)
+
+
+def test_adda_classify_naming_is_accepted(tmp_path) -> None:
+    saved = hw.Predictor(head="classify").state_dict()
+    assert any(key.startswith("classify.") for key in saved)
+    torch.save({f"module.{k}": v for k, v in saved.items()}, tmp_path / "adda.pth")
+    model = Predictor()
+    load_homework_pth(tmp_path / "adda.pth", model)
+    torch.testing.assert_close(model.predict[4].weight, saved["classify.4.weight"])
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.3, 1.0, 2.5])
+def test_gradient_reversal_negates_and_scales(strength: float) -> None:
+    x = torch.randn(4, 7, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(4, 7, dtype=torch.float64)
+    y = reverse_gradient(x, strength)
+    torch.testing.assert_close(y, x)  # identity forward
+    (y * weights).sum().backward()
+    torch.testing.assert_close(x.grad, -strength * weights)
+
+
+def test_domain_classifier_reverses_gradient_into_features() -> None:
+    torch.manual_seed(0)
+    head = DomainClassifier().double()
+    features = torch.randn(5, 512, dtype=torch.float64, requires_grad=True)
+    head(features, 0.7).sum().backward()
+    reversed_grad = features.grad.clone()
+    features.grad = None
+    head.predict(head.preprocess(features)).sum().backward()
+    torch.testing.assert_close(reversed_grad, -0.7 * features.grad)
+
+
+def test_kl_divergence_matches_closed_form() -> None:
+    mean, logvar = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.2, -0.3]])
+    expected = (-0.5 * (1 + logvar - mean**2 - logvar.exp())).mean()
+    torch.testing.assert_close(kl_divergence(mean, logvar), expected)
+    assert kl_divergence(torch.zeros(3, 4), torch.zeros(3, 4)).item() == 0.0
+
+
+def test_homework_kl_weight_schedule() -> None:
+    assert homework_kl_weight(0.05) == 1e-5
+    assert homework_kl_weight(0.015) == 1e-5  # the threshold itself is not yet "below"
+    assert homework_kl_weight(0.01) == pytest.approx(1e-5 / 1e-4)
+    assert homework_kl_weight(0.005) == pytest.approx(0.4)
+    assert homework_kl_weight(0.01) > homework_kl_weight(0.014) > homework_kl_weight(0.02)
