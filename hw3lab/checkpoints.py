@@ -43,6 +43,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would make shared checkpoints unreadable
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
