@@ -1,4 +1,5 @@
-"""Start the hw3lab: ``python app.py [--data DIR] [--checkpoints DIR] [--port N] [--share]``."""
+"""Start the hw3lab: ``python app.py [--data DIR] [--checkpoints DIR] [--port N] [--host H]
+[--share] [--auth USER:PASS]`` (see ``hw3lab/ui/app.py``)."""
 
 import os
 

@@ -19,6 +19,13 @@ import torch
 
 from hw3lab.checkpoints import CheckpointError, load_modules, read_manifest, read_metadata
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
+from hw3lab.fast_inference import (
+    FastDiscriminator,
+    FastEncoder,
+    fast_decoder,
+    fast_extractor,
+    fast_generator,
+)
 from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
 from hw3lab.models.gan import NOISE_DIM
 from hw3lab.models.vae import LATENT_DIM
@@ -39,16 +46,22 @@ def digit_checkpoint(directory: Path, source: str, target: str, method: str) -> 
 
 @dataclass
 class DigitModel:
-    """An extractor and the predictor it feeds, with the input recipe it was trained on."""
+    """An extractor and the predictor it feeds, with the input recipe it was trained on.
+
+    ``fast`` is the extractor with BatchNorm folded in (:mod:`hw3lab.fast_inference`), used
+    for inference; ``extractor`` stays the plain module.
+    """
 
     extractor: Extractor
     predictor: Predictor
     grey: bool
     metadata: dict[str, Any]
+    fast: torch.nn.Module | None = None
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 512) features."""
-        return self.extractor(digits_for_model(images, self.grey))
+        extractor = self.fast if self.fast is not None else self.extractor
+        return extractor(digits_for_model(images, self.grey))
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 10) class probabilities."""
@@ -62,7 +75,7 @@ class ModelStore:
         self.directory = Path(directory)
         self.device = pick_device(device)
         self._cache: dict[Any, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: ADDA loads source-only inside its build
 
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.directory)
@@ -110,50 +123,71 @@ class ModelStore:
                 predictor = self.digits(source, target, "source_only").predictor
             else:
                 metadata = self._load(path, {"extractor": extractor, "predictor": predictor})
-            return DigitModel(extractor, predictor, bool(metadata.get("grey", True)), metadata)
+            return DigitModel(extractor, predictor, bool(metadata.get("grey", True)), metadata,
+                              fast_extractor(extractor).to(self.device))
         return self._cached(("digits", source, target, method), build)
+
+    def _fast_vae(self) -> tuple[FastEncoder, torch.nn.Module]:
+        encoder, decoder, _ = self.vae()
+        return self._cached("fast_vae", lambda: (FastEncoder(encoder).to(self.device),
+                                                 fast_decoder(decoder).to(self.device)))
+
+    def _fast_gan(self) -> tuple[torch.nn.Module, FastDiscriminator]:
+        generator, discriminator, _ = self.gan()
+        return self._cached("fast_gan", lambda: (fast_generator(generator).to(self.device),
+                                                 FastDiscriminator(discriminator).to(self.device)))
+
+    def _tensor(self, images: np.ndarray) -> torch.Tensor:
+        # PIL-backed arrays are read-only; torch warns about (and must not write to) them.
+        return to_tensor(np.require(images, np.uint8, ["W"]), self.device)
 
     # -- the operations callers need ----------------------------------------------------
 
     @torch.inference_mode()
     def encode_faces(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 64, 64, 3) uint8 -> latent means and log-variances, (N, 128) each."""
-        encoder, _, _ = self.vae()
-        mean, logvar = encoder(faces_for_model(to_tensor(images, self.device)))
+        encoder, _ = self._fast_vae()
+        mean, logvar = encoder(faces_for_model(self._tensor(images)))
         return mean.cpu().numpy(), logvar.cpu().numpy()
 
     @torch.inference_mode()
     def decode_latents(self, latents: np.ndarray) -> np.ndarray:
         """(N, 128) latents -> (N, 64, 64, 3) uint8 faces."""
-        _, decoder, _ = self.vae()
+        _, decoder = self._fast_vae()
         z = torch.as_tensor(np.asarray(latents, dtype=np.float32), device=self.device)
         return faces_to_uint8(decoder(z.view(-1, LATENT_DIM)))
 
     @torch.inference_mode()
     def generate_faces(self, seeds: list[int]) -> np.ndarray:
         """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face."""
-        generator, _, _ = self.gan()
-        return faces_to_uint8(generator(gan_noise(seeds).to(self.device)))
+        return self.generate_faces_from_noise(gan_noise(seeds).numpy())
+
+    @torch.inference_mode()
+    def generate_faces_from_noise(self, noise: np.ndarray) -> np.ndarray:
+        """(N, 128) noise -> (N, 64, 64, 3) uint8 faces (e.g. between two seeds' noise)."""
+        generator, _ = self._fast_gan()
+        z = torch.as_tensor(np.asarray(noise, dtype=np.float32), device=self.device)
+        return faces_to_uint8(generator(z.view(-1, NOISE_DIM)))
 
     @torch.inference_mode()
     def realness(self, images: np.ndarray) -> np.ndarray:
         """The discriminator's probability that each (N, 64, 64, 3) uint8 face is real."""
-        _, discriminator, _ = self.gan()
-        return discriminator(faces_for_model(to_tensor(images, self.device))).cpu().numpy()
+        _, discriminator = self._fast_gan()
+        return discriminator(faces_for_model(self._tensor(images))).cpu().numpy()
 
     @torch.inference_mode()
     def classify_digits(self, images: np.ndarray, source: str, target: str,
                         method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of one method's model."""
         model = self.digits(source, target, method)
-        return model.probabilities(to_tensor(images, self.device)).cpu().numpy()
+        return model.probabilities(self._tensor(images)).cpu().numpy()
 
     @torch.inference_mode()
     def digit_features(self, images: np.ndarray, source: str, target: str,
                        method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 512) features of one method's extractor."""
         model = self.digits(source, target, method)
-        return model.features(to_tensor(images, self.device)).cpu().numpy()
+        return model.features(self._tensor(images)).cpu().numpy()
 
 
 def gan_noise(seeds: list[int]) -> torch.Tensor:

@@ -22,3 +22,13 @@ def set_cpu_threads(threads: int | None = None) -> int:
     threads = threads or int(os.environ.get("HW3LAB_THREADS", "0")) or (os.cpu_count() or 1)
     torch.set_num_threads(threads)
     return threads
+
+
+# The lab serves requests side by side, one core each: torch's intra-op threads spin-wait when
+# the cores are shared, and on 2 busy cores a full-width VAE slider update took 208 ms with 2
+# threads and 29 ms with 1.
+SERVING_THREADS = int(os.environ.get("HW3LAB_SERVING_THREADS", "1"))
+
+# t-SNE's OpenMP loops spin-wait when the cores are shared (with torch, other requests or other
+# processes): on 2 busy cores 200 points took 9 s with 2 threads and 0.5 s with 1.
+TSNE_THREADS = int(os.environ.get("HW3LAB_TSNE_THREADS", "1"))

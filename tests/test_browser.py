@@ -1,0 +1,121 @@
+"""The lab in a real browser (Debian chromium through Playwright): switch tabs, move a slider,
+draw and upload digits, click a t-SNE point; images must change. Saves screenshots to
+docs/screenshots/. Skipped only where chromium is absent."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from hw3lab.data.examples import render_digits
+from tests.fixtures_ui import ROOT, make_checkpoints, running_lab
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update"]
+TIMEOUT_MS = 30_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Debian chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    checkpoints = make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+    with running_lab("--checkpoints", str(checkpoints)) as (url, _), \
+            playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.get_by_text("hw3lab: VAE, DCGAN and domain adaptation").wait_for()
+        yield page
+        browser.close()
+
+
+def image_source(page, selector: str) -> str:  # noqa: ANN001 - a Playwright page
+    """The ``src`` of the image inside ``selector`` once it has one."""
+    image = page.locator(f"{selector} img").first
+    image.wait_for(state="visible")
+    return image.get_attribute("src") or ""
+
+
+def changed_source(page, selector: str, before: str) -> str:  # noqa: ANN001
+    """Wait until the image inside ``selector`` shows something other than ``before``."""
+    page.wait_for_function(
+        """([selector, before]) => {
+            const image = document.querySelector(selector + ' img');
+            return image && image.src && image.src !== before;
+        }""", arg=[selector, before])
+    return image_source(page, selector)
+
+
+def open_tab(page, name: str) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name=name, exact=True).first.click()
+
+
+def shoot(page, name: str) -> None:  # noqa: ANN001
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name))
+
+
+def test_vae_slider_changes_the_face(page) -> None:  # noqa: ANN001
+    open_tab(page, "VAE")
+    page.get_by_role("button", name="Start", exact=True).click()
+    first = image_source(page, "#vae-face")
+    page.locator("#vae-slider-0 input[type=range]").fill("2.5")
+    changed_source(page, "#vae-face", first)
+    shoot(page, "vae-sliders.png")
+
+
+def test_gan_seed_gives_a_face(page) -> None:  # noqa: ANN001
+    open_tab(page, "GAN")
+    page.get_by_role("button", name="Show", exact=True).click()
+    first = image_source(page, "#gan-face")
+    page.locator("#gan-seed input").fill("42")
+    page.get_by_role("button", name="Show", exact=True).click()
+    changed_source(page, "#gan-face", first)
+    shoot(page, "gan-seed.png")
+
+
+def test_draw_and_upload_a_digit(page, tmp_path: Path) -> None:  # noqa: ANN001
+    open_tab(page, "Domain adaptation")
+    page.locator("#digit-sketch button[aria-label=Brush]").click()
+    canvas = page.locator("#digit-sketch canvas").first
+    canvas.wait_for(state="visible")
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x, y + step * box["height"] * 0.06)
+    page.mouse.up()
+    page.locator("#classify-sketch").click()
+    image_source(page, "#digit-chart")
+    drawn = image_source(page, "#digit-seen")
+    shoot(page, "digits-sketch.png")
+    image, _ = render_digits("usps", 4)
+    path = tmp_path / "three.png"
+    Image.fromarray(image[3]).save(path)
+    page.get_by_role("tab", name="Upload", exact=True).click()
+    page.locator("#digit-upload input[type=file]").set_input_files(str(path))
+    changed_source(page, "#digit-seen", drawn)
+    shoot(page, "digits-upload.png")
+
+
+def test_tsne_click_shows_a_point(page) -> None:  # noqa: ANN001
+    open_tab(page, "Interactive t-SNE")
+    page.get_by_role("button", name="Draw t-SNE").click()
+    image_source(page, "#tsne-plot")
+    page.locator("#tsne-plot img").click(position={"x": 200, "y": 200})
+    page.get_by_text("(decoded latent)").first.wait_for()
+    shoot(page, "tsne.png")
