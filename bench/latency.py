@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
+from hw3lab.random_checkpoints import make_checkpoints  # noqa: E402
 from hw3lab.runtime import SERVING_THREADS, set_cpu_threads  # noqa: E402
 from hw3lab.ui import digits, vae  # noqa: E402
 from hw3lab.ui.common import LabContext  # noqa: E402
-from tests.fixtures_ui import make_checkpoints, running_lab  # noqa: E402
+from hw3lab.ui.launch import running_lab  # noqa: E402
 
 
 def timings(call: Callable[[int], object], calls: int, warmup: int = 3) -> list[float]:
@@ -53,17 +54,7 @@ def row(name: str, target_ms: float, seconds: list[float]) -> str:
 
 def full_width_lab(directory: Path) -> LabContext:
     """A lab over full-width (width 1.0) random VAE and GAN checkpoints and usps->mnistm."""
-    from hw3lab.checkpoints import save_checkpoint
-    from hw3lab.models import Decoder, Discriminator, Encoder, Generator
-
-    make_checkpoints(directory)  # digits + latents file; faces replaced at full width below
-    torch.manual_seed(0)
-    save_checkpoint(directory / "vae.safetensors",
-                    {"encoder": Encoder(1.0), "decoder": Decoder(1.0)},
-                    {"family": "vae", "width": 1.0})
-    save_checkpoint(directory / "gan.safetensors",
-                    {"generator": Generator(1.0), "discriminator": Discriminator(1.0)},
-                    {"family": "gan", "width": 1.0})
+    make_checkpoints(directory, width=1.0)
     return LabContext(directory, directory / "no-data")
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 # Uploads: a request larger than this is refused by the server before any callback runs.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# Images: decoded only when at most this large (a PNG of one colour can be tiny on disk).
+# Images: decoded only when at most this large (a PNG of one colour can be tiny on disk);
+# hw3lab.data.images checks every image the lab opens against these, from its header.
 MAX_IMAGE_SIDE = 4096
 MAX_IMAGE_PIXELS = 16_777_216
 MIN_IMAGE_SIDE = 8
@@ -38,7 +39,7 @@ class Range:
             raise LimitError(f"{name} must be a number, not {type(value).__name__}")
         try:
             number = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # 'abc', or an int too large for a float
             raise LimitError(f"{name} must be a number, not {str(value)[:40]!r}") from None
         if not math.isfinite(number) or not self.low <= number <= self.high:
             raise LimitError(f"{name} must be between {self._show(self.low)} and "

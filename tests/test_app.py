@@ -18,8 +18,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from hw3lab.data.examples import render_digits  # noqa: E402
+from hw3lab.random_checkpoints import make_checkpoints  # noqa: E402
+from hw3lab.ui.launch import running_lab  # noqa: E402
 from hw3lab.ui.vae import SLIDER_COUNT  # noqa: E402
-from tests.fixtures_ui import bad_images, make_checkpoints, running_lab  # noqa: E402
+from tests.fixtures_ui import bad_images  # noqa: E402
 
 TASK = "usps->mnistm"
 AUTH = ("student", "hw3-secret")
@@ -46,7 +48,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, float]]
     start = time.monotonic()
     with running_lab("--checkpoints", str(checkpoints), "--data",
                      str(tmp_path_factory.mktemp("empty") / "hw3_data"),
-                     "--auth", ":".join(AUTH)) as (url, _):
+                     "--auth", ":".join(AUTH)) as (url, _, _):
         yield url, time.monotonic() - start
 
 
@@ -136,7 +138,7 @@ def test_auth_refuses_anonymous_clients(lab: tuple[str, float]) -> None:
 
 
 def test_share_without_internet_keeps_serving_locally(tmp_path: Path) -> None:
-    with running_lab("--checkpoints", str(tmp_path), "--share") as (url, log):
+    with running_lab("--checkpoints", str(tmp_path), "--share") as (url, log, _):
         client = Client(url, verbose=False)
         with pytest.raises(AppError, match="No GAN checkpoint"):
             client.predict(1, api_name="/gan_face")

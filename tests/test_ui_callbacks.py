@@ -14,10 +14,11 @@ from PIL import Image
 
 from hw3lab import limits
 from hw3lab.data.examples import render_digits
+from hw3lab.random_checkpoints import make_checkpoints
 from hw3lab.ui import digits, gan, tsne, vae
 from hw3lab.ui.app import build_lab
 from hw3lab.ui.common import LabContext, user_errors
-from tests.fixtures_ui import bad_images, make_checkpoints, png_bytes
+from tests.fixtures_ui import bad_images, png_bytes
 
 TASK = "usps->mnistm"
 SLIDERS = vae.SLIDER_COUNT

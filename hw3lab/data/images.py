@@ -14,21 +14,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 40_000_000  # decompression-bomb guard: larger images are refused, not decoded
-MIN_SIDE = 2
+from hw3lab import limits
 
 
 class ImageInputError(ValueError):
     """An image the lab cannot use; the message says why."""
 
 
-def open_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image) -> Image.Image:
-    """Decode ``source`` (a path, raw bytes, an array or a PIL image) into an RGB PIL image."""
+def open_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image,
+               name: str | None = None) -> Image.Image:
+    """Decode ``source`` (a path, raw bytes, an array or a PIL image) into an RGB PIL image,
+    after checking its size against :mod:`hw3lab.limits` (from the header, before decoding);
+    ``name`` is how messages call it."""
     if isinstance(source, np.ndarray):
-        return _to_rgb(_from_array(source))
+        if source.ndim in (2, 3):
+            check_image_size(source.shape[1], source.shape[0], name or "the image")
+        return _to_rgb(_from_array(source), name or "the image")
     if isinstance(source, Image.Image):
-        return _to_rgb(source)
-    name = "upload" if isinstance(source, bytes) else Path(source).name
+        return _to_rgb(source, name or "the image")
+    name = name or ("upload" if isinstance(source, bytes) else Path(source).name)
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
     except OSError as error:
@@ -37,17 +41,30 @@ def open_image(source: str | os.PathLike | bytes | np.ndarray | Image.Image) -> 
         raise ImageInputError(f"{name}: the file is empty")
     try:
         image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_PIXELS:
-            raise ImageInputError(f"{name}: {image.width}x{image.height} is too large "
-                                  f"(at most {MAX_PIXELS // 1_000_000} megapixels)")
+        check_image_size(image.width, image.height, name)
         image.seek(0)  # the first frame of an animated GIF/PNG/WebP
         image.load()
     except ImageInputError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # PIL's own guard, where a process lowered it
+        raise ImageInputError(f"{name}: too large (at most {limits.MAX_IMAGE_SIDE} pixels a "
+                              "side)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise ImageInputError(f"{name}: not a readable image (PNG, JPEG, GIF, BMP or WebP)") \
             from None
-    return _to_rgb(image)
+    return _to_rgb(image, name)
+
+
+def check_image_size(width: int, height: int, name: str) -> None:
+    """Refuse images too small to show a face or digit, or too large to decode safely (a PNG of
+    one colour can be tiny on disk and gigabytes in memory)."""
+    if min(width, height) < limits.MIN_IMAGE_SIDE:
+        raise ImageInputError(f"{name}: {width}x{height} is too small (at least "
+                              f"{limits.MIN_IMAGE_SIDE}x{limits.MIN_IMAGE_SIDE} pixels)")
+    if max(width, height) > limits.MAX_IMAGE_SIDE or width * height > limits.MAX_IMAGE_PIXELS:
+        raise ImageInputError(f"{name}: {width}x{height} is too large (at most "
+                              f"{limits.MAX_IMAGE_SIDE} pixels a side, "
+                              f"{limits.MAX_IMAGE_PIXELS // 2**20} megapixels)")
 
 
 def _from_array(array: np.ndarray) -> Image.Image:
@@ -64,9 +81,8 @@ def _rescale_to_uint8(array: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(array) * scale, 0, 255).round().astype(np.uint8)
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.width < MIN_SIDE or image.height < MIN_SIDE:
-        raise ImageInputError(f"the image is {image.width}x{image.height}: too small to use")
+def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+    check_image_size(image.width, image.height, name)
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float greyscale
         image = Image.fromarray(_rescale_to_uint8(np.asarray(image, dtype=np.float64)))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from hw3lab import limits
+from hw3lab.checkpoints import atomic_path
 from hw3lab.inference import DEFAULT_CHECKPOINTS
-from hw3lab.runtime import SERVING_THREADS, set_cpu_threads
+from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui import digits, gan, tsne, vae
 from hw3lab.ui.common import LabContext
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
-# Two requests at a time per endpoint, one core each (runtime.SERVING_THREADS); more would
-# only share the 2 cores; the rest wait in Gradio's queue, which shows their position.
-CONCURRENCY = 2
+# How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
+# torch with one intra-op thread (runtime.SERVING_THREADS), so two interactive requests fill
+# the two cores; more would only share them (Gradio's default, a limit per endpoint, let 13
+# endpoints x 2 run at once and a popular endpoint queue behind itself). All interactive
+# events share one pool of 2, served in arrival order; t-SNE and batch labelling (seconds of
+# CPU each) share a pool of 1, so they never hold both cores while sliders wait. The rest wait
+# in Gradio's queue (at most QUEUE_SIZE), which shows each user their position.
+INTERACTIVE_CONCURRENCY = 2
+HEAVY_CONCURRENCY = 1
+HEAVY_ENDPOINTS = frozenset({"vae_tsne_run", "tsne_run", "digits_tsne", "digits_batch",
+                             "digits_recompute"})
 QUEUE_SIZE = 64
 SHARE_CHECK_SECONDS = 5.0
 
@@ -35,8 +46,41 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
             digits.build(ctx)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    demo.queue(max_size=QUEUE_SIZE)
+    share_concurrency(demo)
     return demo
+
+
+def share_concurrency(demo: gr.Blocks) -> None:
+    """Put every event in the interactive or the heavy pool (see INTERACTIVE_CONCURRENCY)."""
+    for fn in demo.fns.values():
+        heavy = fn.api_name in HEAVY_ENDPOINTS
+        fn.concurrency_id = "heavy" if heavy else "interactive"
+        fn.concurrency_limit = HEAVY_CONCURRENCY if heavy else INTERACTIVE_CONCURRENCY
+
+
+def atomic_gradio_image_cache() -> None:
+    """Make Gradio's image cache write each file once, atomically.
+
+    Gradio stores every output image under the hash of its bytes and rewrites that file in
+    place whenever a request produces the same image again (two students classifying the same
+    example). A download of the file at that moment reads it truncated: bench/load.py saw
+    'peer closed connection without sending complete message body (received 0 bytes)'. The
+    bytes at a hashed path never change, so an existing file is kept and a new one is written
+    to a temporary name and renamed into place; readers always see a complete file.
+    """
+    from gradio import processing_utils
+
+    def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image",
+                          format: str = "webp") -> str:
+        data = processing_utils.encode_pil_to_bytes(img, format)
+        path = (Path(cache_dir) / processing_utils.hash_bytes(data) / f"{name}.{format}").resolve()
+        if not path.is_file():
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(data)
+        return str(path)
+
+    processing_utils.save_pil_to_cache = save_pil_to_cache
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,6 +116,11 @@ def share_possible() -> bool:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     set_cpu_threads(SERVING_THREADS)
+    limit_malloc_arenas()
+    # Gradio decodes sketches and webcam pictures with PIL before the lab's size checks: make
+    # PIL refuse (above twice this) images the lab would refuse anyway, instead of decoding them.
+    Image.MAX_IMAGE_PIXELS = limits.MAX_IMAGE_PIXELS
+    atomic_gradio_image_cache()
     ctx = LabContext(args.checkpoints, args.data, args.device)
     demo = build_lab(ctx)
     share = args.share

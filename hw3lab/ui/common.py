@@ -4,7 +4,6 @@ that end in a clear message, and image/plot helpers that return plain arrays."""
 from __future__ import annotations
 
 import functools
-import io
 import os
 import threading
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from typing import Any, TypeVar
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageDraw, UnidentifiedImageError
+from PIL import Image, ImageDraw
 
 from hw3lab import limits
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
@@ -51,8 +50,62 @@ def user_errors(function: F) -> F:
 
 def bind(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
     """``function`` with the lab's context as first argument, as a Gradio callback: its other
-    parameters keep their names (they name the API's parameters) and errors become messages."""
-    return user_errors(functools.partial(function, ctx))
+    parameters keep their names (they name the API's parameters), errors become messages, and
+    Gradio's own messages name the callback."""
+    callback = user_errors(functools.partial(function, ctx))
+    callback.__name__ = function.__name__
+    return callback
+
+
+C = TypeVar("C", bound=gr.components.Component)
+# Gradio's number and choice widgets refuse API values outside their range or choices with
+# messages that echo the value whole (a 100,000-character string, a 400-digit number), or, for
+# text in a number, with a TypeError naming Gradio's internals.
+_PREPROCESS_REFUSALS = (gr.Error, TypeError, ValueError, OverflowError)
+# Gradio decodes webcam pictures and sketches itself, before the callback's checks.
+_DECODE_FAILURES = (OSError, ValueError, TypeError, SyntaxError, EOFError,
+                    Image.DecompressionBombError)
+
+
+def checked(component: C) -> C:
+    """``component`` passing a value its preprocessing refuses on unchanged, so the callback's
+    :mod:`hw3lab.limits` check answers with a short message naming the argument. (A wrapped
+    method, not a subclass: Gradio writes a ``.pyi`` file beside any module that subclasses a
+    component.)"""
+    preprocess = component.preprocess
+
+    def let_the_callback_check(payload: Any) -> Any:
+        try:
+            return preprocess(payload)
+        except _PREPROCESS_REFUSALS:
+            return payload
+
+    component.preprocess = let_the_callback_check  # type: ignore[method-assign]
+    return component
+
+
+def decode_checked(component: C) -> C:
+    """``component`` (an image input Gradio decodes itself) answering a file it cannot decode
+    with a clear message instead of one about Gradio's internals."""
+    preprocess = component.preprocess
+    label = getattr(component, "label", None) or "the image"
+
+    def clear_decode_errors(payload: Any) -> Any:
+        try:
+            return preprocess(payload)
+        except _DECODE_FAILURES:
+            raise gr.Error(f"{label}: not a readable image (PNG, JPEG, GIF, BMP or WebP) or too "
+                           "large", print_exception=False) from None
+
+    component.preprocess = clear_decode_errors  # type: ignore[method-assign]
+    return component
+
+
+def range_slider(limit: limits.Range, label: str, **options: Any) -> gr.Slider:
+    """A slider over one of :mod:`hw3lab.limits`' ranges (its default unless ``value`` is
+    given), whose API values the callback checks."""
+    options.setdefault("value", limit.default)
+    return checked(gr.Slider(limit.low, limit.high, step=limit.step, label=label, **options))
 
 
 def parse_task(task: Any) -> tuple[str, str]:
@@ -146,39 +199,14 @@ def read_image_file(path: Any) -> Image.Image:
     if size > limits.MAX_UPLOAD_BYTES:
         raise ImageInputError(f"{name}: {size / 1e6:.1f} MB is larger than the "
                               f"{limits.MAX_UPLOAD_BYTES // 2**20} MB limit")
-    return image_from_bytes(path.read_bytes(), name)
-
-
-def image_from_bytes(data: bytes, name: str) -> Image.Image:
-    """Decode ``data`` once its header shows a size within the limits."""
-    try:
-        with Image.open(io.BytesIO(data)) as header:
-            width, height = header.size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        width = height = None  # open_image gives the message for empty or unreadable files
-    if width is not None and height is not None:
-        check_image_size(width, height, name)
-    try:
-        return open_image(data)
-    except ImageInputError as error:
-        raise ImageInputError(str(error).replace("upload", name, 1)) from None
-
-
-def check_image_size(width: int, height: int, name: str) -> None:
-    if min(width, height) < limits.MIN_IMAGE_SIDE:
-        raise ImageInputError(f"{name}: {width}x{height} is too small (at least "
-                              f"{limits.MIN_IMAGE_SIDE}x{limits.MIN_IMAGE_SIDE} pixels)")
-    if max(width, height) > limits.MAX_IMAGE_SIDE or width * height > limits.MAX_IMAGE_PIXELS:
-        raise ImageInputError(f"{name}: {width}x{height} is too large (at most "
-                              f"{limits.MAX_IMAGE_SIDE} pixels a side)")
+    return open_image(path.read_bytes(), name)
 
 
 def image_from_array(array: Any, what: str = "the image") -> Image.Image:
     """A webcam frame or an array sent through the API, checked like a file."""
     if not isinstance(array, np.ndarray) or array.ndim not in (2, 3):
         raise ImageInputError(f"{what} is missing or not an image")
-    check_image_size(array.shape[1], array.shape[0], what)
-    return open_image(array)
+    return open_image(array, what)
 
 
 def upload_paths(files: Any, most: int) -> list[str]:

@@ -22,7 +22,9 @@ from hw3lab.inference import gan_noise
 from hw3lab.ui.common import (
     LabContext,
     bind,
+    checked,
     enlarge,
+    range_slider,
     read_image_file,
     shown,
     tile,
@@ -121,7 +123,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                 "Share seeds by copying the list, or add `?seeds=1,2,3` to the lab's URL.")
     with gr.Tab("Seed explorer"):
         with gr.Row():
-            seed = gr.Number(value=0, precision=0, label="Seed", elem_id="gan-seed")
+            seed = checked(gr.Number(value=0, precision=0, label="Seed", elem_id="gan-seed"))
             show = gr.Button("Show", variant="primary")
             lucky = gr.Button("Random seed")
         single = shown("Face", height=200, elem_id="gan-face")
@@ -132,9 +134,8 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                     api_name="gan_random")
     with gr.Tab("Grid"):
         with gr.Row():
-            base = gr.Number(value=0, precision=0, label="Base seed")
-            count = gr.Slider(limits.GAN_GRID.low, limits.GAN_GRID.high,
-                              value=limits.GAN_GRID.default, step=1, label="Faces")
+            base = checked(gr.Number(value=0, precision=0, label="Base seed"))
+            count = range_slider(limits.GAN_GRID, "Faces")
             make = gr.Button("Generate grid", variant="primary")
         seed_list = gr.Textbox(label="Seeds (copy to share, or edit and press Enter)",
                                buttons=["copy"])
@@ -147,10 +148,9 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                          api_name="gan_seeds")
     with gr.Tab("Interpolation"):
         with gr.Row():
-            seed_a = gr.Number(value=0, precision=0, label="From seed")
-            seed_b = gr.Number(value=1, precision=0, label="To seed")
-            frames = gr.Slider(limits.INTERPOLATION_FRAMES.low, limits.INTERPOLATION_FRAMES.high,
-                               value=limits.INTERPOLATION_FRAMES.default, step=1, label="Frames")
+            seed_a = checked(gr.Number(value=0, precision=0, label="From seed"))
+            seed_b = checked(gr.Number(value=1, precision=0, label="To seed"))
+            frames = range_slider(limits.INTERPOLATION_FRAMES, "Frames")
         strip = shown("Frames with realness")
         gif = gr.Image(label="Animated GIF", type="filepath", interactive=False)
         gr.Button("Interpolate", variant="primary").click(

@@ -20,9 +20,11 @@ from hw3lab.ui.common import (
     LabContext,
     PlotFrame,
     bind,
+    checked,
     enlarge,
     nearest,
     parse_task,
+    range_slider,
     scatter,
     shown,
     user_errors,
@@ -102,17 +104,14 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
     tab, with ``prefix`` naming the API endpoints apart."""
     with gr.Row():
         with gr.Column(scale=1):
-            space = gr.Dropdown(list(spaces), value=spaces[0], label="Feature space",
-                                visible=len(spaces) > 1)
+            space = checked(gr.Dropdown(list(spaces), value=spaces[0], label="Feature space",
+                                        visible=len(spaces) > 1))
             # The choices follow the space; run_tsne checks the pair, so the API may send any.
-            colouring = gr.Dropdown(list(colourings(spaces[0])), value=colourings(spaces[0])[0],
-                                    label="Colour by", allow_custom_value=True)
-            count = gr.Slider(limits.TSNE_POINTS.low, limits.TSNE_POINTS.high,
-                              value=limits.TSNE_POINTS.default, step=limits.TSNE_POINTS.step,
-                              label="Points")
-            perplexity = gr.Slider(limits.TSNE_PERPLEXITY.low, limits.TSNE_PERPLEXITY.high,
-                                   value=limits.TSNE_PERPLEXITY.default, step=1,
-                                   label="Perplexity")
+            first = colourings(spaces[0])
+            colouring = checked(gr.Dropdown(list(first), value=first[0], label="Colour by",
+                                            allow_custom_value=True))
+            count = range_slider(limits.TSNE_POINTS, "Points")
+            perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity")
             button = gr.Button("Draw t-SNE", variant="primary")
             point = shown("Clicked point", height=160)
             caption = gr.Markdown("Click a point of the plot to see it.")

@@ -23,8 +23,11 @@ from hw3lab.ui import tsne
 from hw3lab.ui.common import (
     LabContext,
     bind,
+    checked,
+    decode_checked,
     enlarge,
     image_from_array,
+    range_slider,
     read_image_file,
     shown,
     tile,
@@ -153,8 +156,9 @@ def interpolate(ctx: LabContext, kind_a: Any, number_a: Any, upload_a: Any, kind
 
 def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
     with gr.Group():
-        kind = gr.Radio(list(STARTS), value="random", label=label)
-        number = gr.Number(value=0, precision=0, label="Seed (random) or test face number")
+        kind = checked(gr.Radio(list(STARTS), value="random", label=label))
+        number = checked(gr.Number(value=0, precision=0,
+                                   label="Seed (random) or test face number"))
         upload = gr.File(label="Face image (upload)", file_types=["image"])
     return kind, number, upload
 
@@ -176,9 +180,8 @@ def build(ctx: LabContext) -> None:
             for first, last in ((0, limits.PRINCIPAL_DIRECTIONS),
                                 (limits.PRINCIPAL_DIRECTIONS, SLIDER_COUNT)):
                 with gr.Column(scale=1, min_width=220):
-                    sliders += [gr.Slider(limits.SLIDER.low, limits.SLIDER.high, value=0,
-                                          step=limits.SLIDER.step, label=labels[i],
-                                          elem_id=f"vae-slider-{i}")
+                    sliders += [range_slider(limits.SLIDER, labels[i],
+                                             elem_id=f"vae-slider-{i}")
                                 for i in range(first, last)]
         decode = bind(decode_sliders, ctx)
         gr.on([s.input for s in sliders], decode, [base, *sliders], face,
@@ -192,9 +195,10 @@ def build(ctx: LabContext) -> None:
         with gr.Row():
             files = gr.File(label="Faces (any photos)", file_count="multiple",
                             file_types=["image"])
-            webcam = gr.Image(label="Webcam", sources=["webcam"], type="numpy")
-            test_count = gr.Slider(0, limits.MAX_UPLOAD_FILES, value=0 if ctx.data_root is None
-                                   else RECONSTRUCTION_ROW, step=1, label="Test faces")
+            webcam = decode_checked(gr.Image(label="Webcam", sources=["webcam"], type="numpy"))
+            test_count = checked(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
+                                           value=0 if ctx.data_root is None
+                                           else RECONSTRUCTION_ROW, label="Test faces"))
         button = gr.Button("Reconstruct", variant="primary")
         panel = shown("Inputs (top) and reconstructions (bottom)")
         mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
@@ -202,9 +206,8 @@ def build(ctx: LabContext) -> None:
                      [panel, mse], api_name="vae_reconstruct")
     with gr.Tab("Random faces"):
         with gr.Row():
-            seed = gr.Number(value=0, precision=0, label="Seed")
-            count = gr.Slider(limits.VAE_GRID.low, limits.VAE_GRID.high,
-                              value=limits.VAE_GRID.default, step=1, label="Faces")
+            seed = checked(gr.Number(value=0, precision=0, label="Seed"))
+            count = range_slider(limits.VAE_GRID, "Faces")
         grid = shown("Decoded from N(0, I)")
         gr.Button("Generate", variant="primary").click(
             bind(random_faces, ctx), [seed, count], grid,
@@ -212,8 +215,7 @@ def build(ctx: LabContext) -> None:
     with gr.Tab("Interpolation"):
         with gr.Row():
             first, second = _start_inputs("From"), _start_inputs("To")
-        frames = gr.Slider(limits.INTERPOLATION_FRAMES.low, limits.INTERPOLATION_FRAMES.high,
-                           value=limits.INTERPOLATION_FRAMES.default, step=1, label="Frames")
+        frames = range_slider(limits.INTERPOLATION_FRAMES, "Frames")
         strip = shown("Interpolation in latent space")
         gr.Button("Interpolate", variant="primary").click(
             bind(interpolate, ctx), [*first, *second, frames], strip,
