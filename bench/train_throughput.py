@@ -1,0 +1,154 @@
+"""Training images/s: the lab's on-device uint8 path against the homework's per-image PIL +
+torch DataLoader pipeline, for the DANN extractor (+ label predictor) and for the VAE, in the
+same run on the same device.
+
+    python -m bench.train_throughput [--data DIR] [--device auto] [--vae-width 0.25]
+
+Both pipelines train the same model with the same optimizer and batch size; only the input
+path differs (files decoded and transformed one by one by workers vs whole splits in memory,
+batched transforms, bf16 autocast on CUDA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from hw3lab.data import load_digits, load_faces
+from hw3lab.data.layout import resolve_data_root, split_dir
+from hw3lab.data.transforms import digits_for_model, faces_for_model, horizontal_flip
+from hw3lab.models import VAE, Extractor, Predictor, kl_divergence
+from hw3lab.runtime import pick_device, set_cpu_threads
+from hw3lab.training.common import autocast, index_batches, on_device
+
+
+class Folder(Dataset):
+    """The homework's dataset: one PNG opened and transformed per item."""
+
+    def __init__(self, folder: Path, transform: Callable) -> None:
+        self.files = sorted(folder.iterdir())
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        with Image.open(self.files[index]) as image:
+            return self.transform(image.convert("RGB"))
+
+
+def homework_batches(folder: Path, transform: Callable, batch: int, workers: int,
+                     device: torch.device) -> Iterator[torch.Tensor]:
+    loader = DataLoader(Folder(folder, transform), batch_size=batch, shuffle=True,
+                        num_workers=workers, drop_last=True,
+                        pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+    while True:
+        for images in loader:
+            yield images.to(device, non_blocking=True)
+
+
+def fast_batches(images: torch.Tensor, batch: int, prepare: Callable,
+                 generator: torch.Generator) -> Iterator[torch.Tensor]:
+    while True:
+        for index in index_batches(len(images), batch, generator, drop_last=True):
+            yield prepare(images[index])
+
+
+def images_per_second(step: Callable[[torch.Tensor], None], batches: Iterator[torch.Tensor],
+                      steps: int, warmup: int, device: torch.device, batch: int) -> float:
+    for _ in range(warmup):
+        step(next(batches))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(next(batches))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def digit_step(device: torch.device) -> Callable[[torch.Tensor], None]:
+    extractor, predictor = Extractor().to(device), Predictor().to(device)
+    optimizer = torch.optim.Adam([*extractor.parameters(), *predictor.parameters()], lr=1e-3)
+
+    def step(x: torch.Tensor) -> None:
+        with autocast(device):
+            log_probs = predictor(extractor(x)).float()
+        loss = F.nll_loss(log_probs, torch.zeros(len(x), dtype=torch.long, device=device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def vae_step(device: torch.device, width: float) -> Callable[[torch.Tensor], None]:
+    vae = VAE(width).to(device)
+    optimizer = torch.optim.Adam(vae.parameters(), lr=1e-4)
+
+    def step(x: torch.Tensor) -> None:
+        with autocast(device):
+            reconstruction, mean, logvar = vae(x)
+            loss = (F.mse_loss(reconstruction.float(), x)
+                    + 1e-5 * kl_divergence(mean.float(), logvar.float()))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (homework)")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--vae-width", type=float, default=None,
+                        help="VAE channel multiplier (default: 1.0 on CUDA, 0.25 on the CPU)")
+    args = parser.parse_args(argv)
+    set_cpu_threads(args.threads)
+    device = pick_device(args.device)
+    root = resolve_data_root(args.data)
+    width = args.vae_width or (1.0 if device.type == "cuda" else 0.25)
+    generator = torch.Generator(device).manual_seed(0)
+    grey = transforms.Compose([transforms.Grayscale(3), transforms.ToTensor(),
+                               transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    faces = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+                                transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    cases = [
+        ("DANN extractor+predictor, mnistm, batch 256", 256, lambda: digit_step(device),
+         split_dir(root, "mnistm", "train")[0], grey,
+         on_device(load_digits("mnistm", "train", root).images, device),
+         lambda x: digits_for_model(x, True)),
+        (f"VAE width {width:g}{' (reduced for the CPU)' if width < 1 else ''}, batch 32", 32,
+         lambda: vae_step(device, width), split_dir(root, "face", "train")[0], faces,
+         on_device(load_faces("train", root).images, device),
+         lambda x: faces_for_model(horizontal_flip(x, generator))),
+    ]
+    print(f"device: {device}, threads: {torch.get_num_threads()}, DataLoader workers: "
+          f"{args.workers}, {args.steps} timed steps after {args.warmup} warm-up")
+    print("| model | homework PIL+DataLoader img/s | on-device uint8 img/s | ratio |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, batch, make_step, folder, transform, images, prepare in cases:
+        torch.manual_seed(0)
+        slow = images_per_second(make_step(), homework_batches(folder, transform, batch,
+                                                               args.workers, device),
+                                 args.steps, args.warmup, device, batch)
+        torch.manual_seed(0)
+        fast = images_per_second(make_step(), fast_batches(images, batch, prepare, generator),
+                                 args.steps, args.warmup, device, batch)
+        print(f"| {name} | {slow:.0f} | {fast:.0f} | {fast / slow:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

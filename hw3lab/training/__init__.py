@@ -1,0 +1,1 @@
+"""Training loops over on-device arrays: one module per method, shared helpers in common."""

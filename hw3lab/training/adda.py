@@ -1,0 +1,111 @@
+"""ADDA (Tzeng et al., 2017): a target extractor, initialised from the source one, learns to
+fool a domain discriminator while the source extractor and the label predictor stay frozen.
+
+Done carefully, because a literal version collapsed to chance here:
+- Adam with betas (0.5, 0.999) for both players, as in the paper;
+- the GAN-style inverted-label loss for the target extractor (its features labelled 'source'),
+  not a reversed discriminator loss, which saturates once the discriminator wins;
+- each extractor normalises its own batches (``source_batch_stats``, default on: the frozen
+  source extractor uses its batch's BatchNorm statistics too, as the target one does), so the
+  discriminator cannot win on a normalisation mismatch alone; the target extractor sees
+  target batches only, and AdaBN at the end (default on) makes its statistics exact;
+- the discriminator skips its update while it already separates the domains better than
+  ``max_disc_accuracy``, so it cannot overpower the target extractor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from hw3lab.models import DomainDiscriminator, Extractor
+from hw3lab.training.common import Cycle, Run, autocast, index_batches
+from hw3lab.training.digits import Labelled, adapt_batchnorm, model_input
+
+ADDA_BETAS = (0.5, 0.999)
+
+
+@dataclass
+class AddaConfig:
+    epochs: int = 20
+    lr: float = 1e-4
+    disc_lr: float | None = None  # None: the same as lr
+    batch_size: int = 256
+    grey: bool = True
+    max_disc_accuracy: float = 0.9
+    adapt_bn: bool = True
+    source_batch_stats: bool = True
+
+
+def adda_optimizers(target_extractor: Extractor, discriminator: DomainDiscriminator,
+                    config: AddaConfig) -> dict[str, torch.optim.Adam]:
+    return {
+        "target_extractor": torch.optim.Adam(target_extractor.parameters(), lr=config.lr,
+                                             betas=ADDA_BETAS),
+        "discriminator": torch.optim.Adam(discriminator.parameters(),
+                                          lr=config.disc_lr or config.lr, betas=ADDA_BETAS),
+    }
+
+
+def domain_labels(source: int, target: int, device: torch.device) -> torch.Tensor:
+    return torch.cat([torch.zeros(source, dtype=torch.long),
+                      torch.ones(target, dtype=torch.long)]).to(device)
+
+
+def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extractor,
+               discriminator: DomainDiscriminator, source: Labelled, target: torch.Tensor,
+               config: AddaConfig) -> Iterator[dict[str, Any]]:
+    """Adapt ``target_extractor`` to the unlabelled ``target`` images; yield per-epoch metrics.
+    The last model is kept: without target labels there is nothing honest to select on."""
+    optimizers = run.optimizers
+    source_extractor.train(config.source_batch_stats).requires_grad_(False)
+    target_batches = Cycle(len(target), config.batch_size, run.generator)
+
+    def epoch(index: int, run: Run) -> dict[str, Any]:
+        target_extractor.train()
+        discriminator.train()
+        batches = index_batches(len(source), config.batch_size, run.generator)
+        bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
+        sums, disc_updates = torch.zeros(3), 0
+        for batch in batches:
+            target_images = model_input(target[target_batches.next()], config.grey)
+            with autocast(run.device):
+                with torch.no_grad():
+                    source_features = source_extractor(model_input(source.images[batch],
+                                                                   config.grey))
+                target_features = target_extractor(target_images)
+                labels = domain_labels(len(batch), len(target_features), run.device)
+                log_probs = discriminator(torch.cat([source_features,
+                                                     target_features.detach()])).float()
+                disc_loss = F.nll_loss(log_probs, labels)
+            disc_accuracy = (log_probs.argmax(1) == labels).float().mean()
+            if disc_accuracy.item() <= config.max_disc_accuracy:
+                optimizers["discriminator"].zero_grad(set_to_none=True)
+                disc_loss.backward()
+                optimizers["discriminator"].step()
+                disc_updates += 1
+            with autocast(run.device):
+                fooled = discriminator(target_features).float()
+                target_loss = F.nll_loss(fooled, torch.zeros_like(labels[:len(fooled)]))
+            optimizers["target_extractor"].zero_grad(set_to_none=True)
+            target_loss.backward()
+            optimizers["target_extractor"].step()
+            values = torch.stack([disc_loss, target_loss, disc_accuracy]).detach().cpu()
+            sums += values
+            bar.step(len(batch) + len(target_features), disc=values[0].item(),
+                     target=values[1].item())
+            if run.out_of_time():
+                break
+        rate, done = bar.close(), bar.steps
+        means = (sums / done).tolist()
+        return {"disc_loss": means[0], "target_loss": means[1], "disc_accuracy": means[2],
+                "disc_updates": disc_updates, "images_per_s": round(rate, 1),
+                "partial": done < len(batches)}
+
+    yield from run.loop(config.epochs, epoch)
+    if config.adapt_bn:
+        adapt_batchnorm(target_extractor, target, config.grey)

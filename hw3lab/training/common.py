@@ -1,0 +1,221 @@
+"""What every training loop shares: on-device batches, mixed precision, progress, metrics log,
+atomic resumable state and a time budget.
+
+A run keeps whole uint8 splits on the device and draws index batches from one seeded
+generator, so an epoch has no per-image Python work. Its state (modules, optimizers, epoch,
+random generators and any extra tensors such as the best model so far) is written after every
+epoch with ``torch.save`` to a temporary file renamed into place, and read back with
+``torch.load(weights_only=True)``: an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from hw3lab.data.transforms import to_tensor
+
+EpochFn = Callable[[int, "Run"], dict[str, Any]]
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (same results at these sizes, ~2x faster); plain fp32 elsewhere,
+    where bf16 matmuls are slower than fp32 on most CPUs."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def on_device(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(N, H, W, C) uint8 -> contiguous (N, C, H, W) uint8 on ``device``: the whole split."""
+    return to_tensor(images, device).contiguous()
+
+
+def index_batches(count: int, batch_size: int, generator: torch.Generator,
+                  drop_last: bool = False) -> list[torch.Tensor]:
+    """One epoch of shuffled index batches over ``count`` items, drawn on the generator's
+    device (the homework's DataLoader(shuffle=True), without the per-image work)."""
+    order = torch.randperm(count, generator=generator, device=generator.device)
+    batches = list(order.split(batch_size))
+    if drop_last and len(batches) > 1 and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
+
+
+class Cycle:
+    """Endless shuffled batches over ``count`` items, for the target side of DANN and ADDA
+    (the homework cycles the target loader along the source one)."""
+
+    def __init__(self, count: int, batch_size: int, generator: torch.Generator) -> None:
+        self.count, self.batch_size, self.generator = count, batch_size, generator
+        self._pending: list[torch.Tensor] = []
+
+    def next(self) -> torch.Tensor:
+        if not self._pending:
+            self._pending = index_batches(self.count, self.batch_size, self.generator,
+                                          drop_last=True)
+        return self._pending.pop(0)
+
+
+class Progress:
+    """A tqdm bar on stderr with the running loss, images/s and ETA; silent when disabled."""
+
+    def __init__(self, total: int, description: str, enabled: bool = True) -> None:
+        self.bar = tqdm(total=total, desc=description, file=sys.stderr, leave=False,
+                        disable=not enabled, dynamic_ncols=True)
+        self.start = time.perf_counter()
+        self.images = self.steps = 0
+
+    def step(self, images: int, **values: float) -> None:
+        self.images += images
+        self.steps += 1
+        rate = self.images / max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()} | {"img/s": f"{rate:.0f}"},
+                             refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> float:
+        """Close the bar; return the images/s over the whole epoch."""
+        self.bar.close()
+        return self.images / max(time.perf_counter() - self.start, 1e-9)
+
+
+@dataclass
+class Run:
+    """One training run: what it trains, where its state and log go, and when it must stop.
+
+    ``extra`` holds anything else that must survive a resume (best model, best score): plain
+    values and tensors only, so the state loads with ``weights_only=True``.
+    """
+
+    name: str
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    device: torch.device
+    seed: int
+    state_dir: Path | None = None
+    time_budget: float | None = None
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+    epoch: int = 0
+    stopped_early: bool = False
+
+    def __post_init__(self) -> None:
+        torch.manual_seed(self.seed)
+        self.generator = torch.Generator(self.device).manual_seed(self.seed)
+        self.started = time.monotonic()
+
+    @property
+    def state_path(self) -> Path | None:
+        return self.state_dir / f"{self.name}.state.pt" if self.state_dir else None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.state_dir / f"{self.name}.jsonl" if self.state_dir else None
+
+    def out_of_time(self) -> bool:
+        return (self.time_budget is not None
+                and time.monotonic() - self.started >= self.time_budget)
+
+    def progress_bar(self, total: int, description: str) -> Progress:
+        return Progress(total, f"{self.name} {description}", self.progress)
+
+    def save(self) -> None:
+        """Write the whole state atomically (temporary file, then ``os.replace``)."""
+        if self.state_path is None:
+            return
+        state = {
+            "epoch": self.epoch,
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
+            "extra": self.extra,
+        }
+        if self.device.type == "cuda":
+            state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.state_path.parent, suffix=".tmp")
+        os.close(handle)
+        try:
+            torch.save(state, temporary)
+            os.replace(temporary, self.state_path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+    def resume(self) -> bool:
+        """Load the saved state if there is one; return whether it was found."""
+        if self.state_path is None or not self.state_path.is_file():
+            return False
+        state = torch.load(self.state_path, map_location=self.device, weights_only=True)
+        for key, module in self.modules.items():
+            module.load_state_dict(state["modules"][key])
+        for key, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][key])
+        torch.set_rng_state(state["rng"]["torch"].cpu())
+        self.generator.set_state(state["rng"]["generator"].cpu())
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+        self.epoch, self.extra = int(state["epoch"]), state["extra"]
+        return True
+
+    def log(self, metrics: dict[str, Any]) -> None:
+        if self.log_path is None:
+            return
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "a") as handle:
+            handle.write(json.dumps(metrics) + "\n")
+
+    def loop(self, epochs: int, epoch_fn: EpochFn) -> Iterator[dict[str, Any]]:
+        """Run ``epoch_fn`` from the saved epoch to ``epochs``, saving and logging after each;
+        stop after the epoch in which the time budget ran out (the epoch_fn may cut it short)."""
+        while self.epoch < epochs and not self.stopped_early:
+            start = time.monotonic()
+            metrics = epoch_fn(self.epoch, self)
+            self.epoch += 1
+            self.stopped_early = self.out_of_time() and self.epoch < epochs
+            metrics = {"run": self.name, "epoch": self.epoch, "epochs": epochs, **metrics,
+                       "seconds": round(time.monotonic() - start, 3),
+                       "stopped_early": self.stopped_early}
+            self.save()
+            self.log(metrics)
+            yield metrics
+
+
+def progress_fraction(epoch: int, step: int, steps: int, epochs: int) -> float:
+    """Training progress p in [0, 1], the clock of DANN's schedules."""
+    return min(1.0, (epoch + step / max(steps, 1)) / max(epochs, 1))
+
+
+def dann_lambda(p: float, gamma: float = 10.0) -> float:
+    """The paper's reversal strength 2 / (1 + exp(-gamma p)) - 1: 0 at the start, -> 1."""
+    return 2.0 / (1.0 + math.exp(-gamma * p)) - 1.0
+
+
+def annealed_lr(base: float, p: float, alpha: float = 10.0, beta: float = 0.75) -> float:
+    """The paper's learning-rate annealing base / (1 + alpha p)^beta."""
+    return base / (1.0 + alpha * p) ** beta
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def clone_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of a module's state_dict (to keep the best model of a run)."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}

@@ -1,0 +1,111 @@
+"""Digit data and evaluation shared by source-only, target-only, DANN and ADDA.
+
+Splits are held on the device as uint8 and turned into the homework's input recipe (grey,
+Normalize(0.5), three channels) batch by batch. Accuracy always comes from
+:func:`hw3lab.analysis.metrics.accuracy`, the function ``hw3lab.evaluate`` uses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from hw3lab.analysis.metrics import accuracy
+from hw3lab.data import load_digits
+from hw3lab.data.transforms import digits_for_model
+from hw3lab.models import Extractor, Predictor
+from hw3lab.training.common import autocast, on_device
+
+
+@dataclass
+class Labelled:
+    """Images (N, C, 28, 28) uint8 and labels (N,) int64, both on the device."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: torch.Tensor | np.ndarray) -> Labelled:
+        index = torch.as_tensor(index, device=self.images.device)
+        return Labelled(self.images[index], self.labels[index])
+
+
+def load_labelled(domain: str, split: str, root: str | os.PathLike | None,
+                  device: torch.device) -> Labelled:
+    data = load_digits(domain, split, root)
+    return Labelled(on_device(data.images, device), torch.as_tensor(data.targets, device=device))
+
+
+def holdout(data: Labelled, fraction: float, seed: int) -> tuple[Labelled, Labelled]:
+    """(train, validation): ``fraction`` of the items, chosen by ``seed``, held out."""
+    order = np.random.default_rng(seed).permutation(len(data))
+    held = int(round(len(data) * fraction))
+    if fraction > 0 and (held == 0 or held == len(data)):
+        raise ValueError(f"cannot hold out {fraction:.0%} of only {len(data)} images")
+    return data.take(np.sort(order[held:])), data.take(np.sort(order[:held]))
+
+
+@dataclass
+class DigitNets:
+    """The extractor and label predictor trained together."""
+
+    extractor: Extractor
+    predictor: Predictor
+
+    def to(self, device: torch.device) -> DigitNets:
+        self.extractor.to(device)
+        self.predictor.to(device)
+        return self
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"extractor": self.extractor, "predictor": self.predictor}
+
+
+def model_input(images: torch.Tensor, grey: bool) -> torch.Tensor:
+    return digits_for_model(images, grey)
+
+
+@torch.inference_mode()
+def predict_labels(extractor: nn.Module, predictor: nn.Module, images: torch.Tensor, grey: bool,
+                   batch_size: int = 1024) -> np.ndarray:
+    """Predicted classes of (N, C, 28, 28) uint8 images, in eval mode; modes are restored."""
+    modes = extractor.training, predictor.training
+    extractor.eval()
+    predictor.eval()
+    out = []
+    with autocast(images.device):
+        for chunk in images.split(batch_size):
+            out.append(predictor(extractor(model_input(chunk, grey))).argmax(1).cpu())
+    extractor.train(modes[0])
+    predictor.train(modes[1])
+    return torch.cat(out).numpy()
+
+
+def accuracy_of(nets: DigitNets, data: Labelled, grey: bool) -> float:
+    return accuracy(predict_labels(nets.extractor, nets.predictor, data.images, grey),
+                    data.labels.cpu().numpy())
+
+
+@torch.no_grad()
+def adapt_batchnorm(extractor: nn.Module, images: torch.Tensor, grey: bool,
+                    batch_size: int = 256) -> None:
+    """AdaBN (Li et al., 2016): replace every BatchNorm's running statistics by the exact mean
+    and variance over ``images`` (unlabelled target images), so that at test time the target
+    domain is normalised by its own statistics, as it was during training in its own batches."""
+    norms = [m for m in extractor.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.training) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over every batch
+        m.train()
+    for chunk in images.split(batch_size):
+        extractor(model_input(chunk, grey))
+    for m, (momentum, training) in zip(norms, saved, strict=True):
+        m.momentum = momentum
+        m.train(training)

@@ -1,0 +1,78 @@
+"""Source-only and target-only training: the homework's classifier on one labelled domain.
+
+Source-only is the lower bound of adaptation (and ADDA's pretrained source model), target-only
+the upper bound. The best model on the held-out validation split is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from hw3lab.training.common import Run, autocast, clone_state, index_batches
+from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, model_input
+
+
+@dataclass
+class SupervisedConfig:
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 256
+    grey: bool = True
+
+
+def classifier_optimizer(nets: DigitNets, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam([*nets.extractor.parameters(), *nets.predictor.parameters()], lr=lr)
+
+
+def keep_if_best(run: Run, nets: DigitNets, score: float) -> bool:
+    """Remember the model if ``score`` (validation accuracy) is the best so far; ties go to the
+    later epoch, which has trained longer."""
+    if score < run.extra.get("best_score", -1.0):
+        return False
+    run.extra.update(best_score=score, best_epoch=run.epoch + 1,
+                     best_state={k: clone_state(m) for k, m in nets.modules().items()})
+    return True
+
+
+def restore_best(run: Run, nets: DigitNets) -> None:
+    if "best_state" in run.extra:
+        for key, module in nets.modules().items():
+            module.load_state_dict(run.extra["best_state"][key])
+
+
+def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
+                     config: SupervisedConfig) -> Iterator[dict[str, Any]]:
+    """Train with NLL on ``train``; yield per-epoch metrics; end on the best ``val`` model."""
+    optimizer = run.optimizers["classifier"]
+
+    def epoch(index: int, run: Run) -> dict[str, Any]:
+        nets.extractor.train()
+        nets.predictor.train()
+        batches = index_batches(len(train), config.batch_size, run.generator)
+        bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
+        total = 0.0
+        for batch in batches:
+            with autocast(run.device):
+                log_probs = nets.predictor(nets.extractor(
+                    model_input(train.images[batch], config.grey)))
+                loss = F.nll_loss(log_probs.float(), train.labels[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            bar.step(len(batch), loss=loss.item())
+            if run.out_of_time():
+                break
+        rate, done = bar.close(), bar.steps
+        val_accuracy = accuracy_of(nets, val, config.grey)
+        best = keep_if_best(run, nets, val_accuracy)
+        return {"loss": total / done, "val_accuracy": val_accuracy, "best": best,
+                "images_per_s": round(rate, 1), "partial": done < len(batches)}
+
+    yield from run.loop(config.epochs, epoch)
+    restore_best(run, nets)

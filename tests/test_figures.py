@@ -1,0 +1,39 @@
+"""hw3lab.figures on tiny random-initialised checkpoints and generated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hw3lab import figures
+from tests.fixtures_training import (  # noqa: F401 - fixtures
+    random_checkpoints,
+    tiny_data,
+    write_random_checkpoints,
+)
+
+FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png"}
+DIGIT_FIGURES = {f"tsne_{task}_{m}.png" for task in ("usps-mnistm", "mnistm-svhn", "svhn-usps")
+                 for m in ("dann", "adda")}
+
+
+def test_every_figure_from_the_checkpoints(tmp_path: Path, tiny_data: Path,  # noqa: F811
+                                           random_checkpoints: Path) -> None:  # noqa: F811
+    written, skipped = figures.make_figures(tmp_path / "figs", random_checkpoints, tiny_data,
+                                            digit_count=8, device="cpu")
+    assert skipped == []
+    assert {p.name for p in written} == FACE_FIGURES | DIGIT_FIGURES
+    assert all(p.stat().st_size > 1000 for p in written)
+
+
+def test_missing_face_checkpoints_are_reported_and_digits_still_drawn(
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:  # noqa: F811
+    checkpoints = write_random_checkpoints(tmp_path / "ckpt", faces=False)
+    code = figures.main(["--out", str(tmp_path / "figs"), "--checkpoints", str(checkpoints),
+                         "--data", str(tiny_data), "--digit-count", "8", "--device", "cpu"])
+    assert code == 0
+    assert {p.name for p in (tmp_path / "figs").iterdir()} == DIGIT_FIGURES
+    err = capsys.readouterr().err
+    assert "skipped VAE random faces" in err and "vae.json" in err
+    assert "skipped GAN random faces" in err

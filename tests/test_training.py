@@ -1,0 +1,106 @@
+"""The shared training machinery: batches, schedules, resumable state, time budget, AdaBN."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from hw3lab.models import Extractor, Predictor
+from hw3lab.training.common import (
+    Cycle,
+    Run,
+    annealed_lr,
+    dann_lambda,
+    index_batches,
+    progress_fraction,
+)
+from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout, model_input
+from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
+
+
+def test_index_batches_cover_every_item_once() -> None:
+    batches = index_batches(10, 4, torch.Generator().manual_seed(0))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    assert [len(b) for b in index_batches(10, 4, torch.Generator(), drop_last=True)] == [4, 4]
+
+
+def test_cycle_never_runs_dry() -> None:
+    cycle = Cycle(5, 2, torch.Generator().manual_seed(0))
+    assert all(len(cycle.next()) == 2 for _ in range(7))
+
+
+def test_dann_schedules_follow_the_paper() -> None:
+    assert dann_lambda(0.0) == 0.0
+    assert dann_lambda(1.0) == pytest.approx(2 / (1 + math.exp(-10)) - 1)
+    assert annealed_lr(1e-3, 0.0) == 1e-3
+    assert annealed_lr(1e-3, 1.0) == pytest.approx(1e-3 / 11 ** 0.75)
+    assert progress_fraction(1, 5, 10, 2) == 0.75
+
+
+def test_holdout_is_disjoint_and_seeded() -> None:
+    data = Labelled(torch.zeros(10, 1, 28, 28, dtype=torch.uint8), torch.arange(10))
+    train, val = holdout(data, 0.3, seed=1)
+    assert len(val) == 3 and len(train) == 7
+    assert set(train.labels.tolist()).isdisjoint(val.labels.tolist())
+    assert holdout(data, 0.3, seed=1)[1].labels.tolist() == val.labels.tolist()
+
+
+def _digits(count: int = 24, seed: int = 0) -> Labelled:
+    generator = torch.Generator().manual_seed(seed)
+    return Labelled(torch.randint(0, 256, (count, 1, 28, 28), dtype=torch.uint8,
+                                  generator=generator), torch.arange(count) % 10)
+
+
+def _run(tmp_path, epochs: int, budget: float | None = None) -> tuple[Run, DigitNets, list]:
+    torch.manual_seed(0)
+    nets = DigitNets(Extractor(), Predictor())
+    config = SupervisedConfig(epochs=epochs, batch_size=8)
+    run = Run("test", nets.modules(), {"classifier": classifier_optimizer(nets, config.lr)},
+              torch.device("cpu"), seed=3, state_dir=tmp_path, time_budget=budget,
+              progress=False)
+    return run, nets, config
+
+
+def test_resume_continues_from_the_saved_epoch_with_optimizer_state(tmp_path) -> None:
+    data, val = _digits(), _digits(8, seed=1)
+    straight, straight_nets, config = _run(tmp_path / "a", epochs=2)
+    list(train_supervised(straight, straight_nets, data, val, config))
+
+    first, nets, config = _run(tmp_path / "b", epochs=1)  # interrupted after epoch 1
+    assert [m["epoch"] for m in train_supervised(first, nets, data, val, config)] == [1]
+
+    resumed, nets, config = _run(tmp_path / "b", epochs=2)
+    assert resumed.resume() and resumed.epoch == 1
+    saved = torch.load(resumed.state_path, weights_only=True)
+    assert saved["optimizers"]["classifier"]["state"], "optimizer moments were saved"
+    moments = resumed.optimizers["classifier"].state_dict()["state"][0]["exp_avg"]
+    assert torch.equal(moments, saved["optimizers"]["classifier"]["state"][0]["exp_avg"])
+    metrics = list(train_supervised(resumed, nets, data, val, config))
+    assert [m["epoch"] for m in metrics] == [2]
+    for key, value in straight_nets.extractor.state_dict().items():
+        assert torch.allclose(value.float(), nets.extractor.state_dict()[key].float(),
+                              atol=1e-5), key
+    assert len((tmp_path / "b" / "test.jsonl").read_text().splitlines()) == 2
+
+
+def test_time_budget_stops_cleanly_and_saves(tmp_path) -> None:
+    run, nets, config = _run(tmp_path, epochs=3, budget=0.0)
+    metrics = list(train_supervised(run, nets, _digits(), _digits(8, 1), config))
+    assert len(metrics) == 1 and metrics[0]["stopped_early"] and metrics[0]["partial"]
+    # only the finished files remain: the state was written to a temporary file and renamed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["test.jsonl", "test.state.pt"]
+    assert torch.load(tmp_path / "test.state.pt", weights_only=True)["epoch"] == 1
+
+
+def test_adapt_batchnorm_uses_the_target_statistics() -> None:
+    extractor = Extractor().eval()
+    target = _digits(32).images
+    adapt_batchnorm(extractor, target, grey=True, batch_size=8)
+    first = extractor.extract[0].block
+    with torch.no_grad():
+        out = first[0](model_input(target, True))
+    assert torch.allclose(first[1].running_mean, out.mean(dim=(0, 2, 3)), atol=1e-4)
+    assert not extractor.training and first[1].momentum == 0.1

@@ -1,0 +1,1 @@
+"""Thin training CLIs: python -m train.vae|gan|source_only|target_only|dann|adda."""
