@@ -13,10 +13,12 @@ from hw3lab.runtime import TSNE_THREADS
 _CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
 _CACHE_SIZE = 32
 _LOCK = threading.Lock()
-# 600 iterations at Barnes-Hut angle 0.7 instead of scikit-learn's 1000 at 0.5: 2,000 points
-# in 3.4 s instead of 8.0 s on one busy core, final KL divergence within 1.5% (3.32 vs 3.27).
-ITERATIONS = 600
-ANGLE = 0.7
+# 500 iterations (250 of them early exaggeration) at Barnes-Hut angle 0.8 instead of
+# scikit-learn's 1000 at 0.5: 2,000 points of 10 clusters in 2.6 s instead of 6.5 s on one
+# idle core, final KL divergence 4% higher (1.41 vs 1.35); the clusters a user looks for are
+# the same.
+ITERATIONS = 500
+ANGLE = 0.8
 
 
 def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
