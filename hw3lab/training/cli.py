@@ -41,20 +41,29 @@ DATA_TERMS = ("Trained on hw3_data (see hw3_data/PROVENANCE.md); inherits its te
               "only, MNIST is CC BY-SA 3.0, USPS carries no formal licence.")
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where the help text does not already explain it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def base_parser(description: str, epochs: int) -> argparse.ArgumentParser:
     """The arguments every training CLI takes."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=_DefaultsHelp)
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data)")
     parser.add_argument("--out", type=Path, help="checkpoint folder (default: checkpoints/; "
                         "runs/dry-run/checkpoints with --dry-run)")
     parser.add_argument("--state-dir", type=Path, default=Path("runs"),
                         help="where the resumable state and the metrics JSONL go")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed (weights, batches, held-out split)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, help="CPU threads (default: $HW3LAB_THREADS or "
                         "every core)")
-    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--epochs", type=int, default=epochs, help="training epochs")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="stop after the epoch in which this many seconds have passed, "
                         "save, and write the checkpoint")
@@ -73,7 +82,7 @@ def digit_parser(description: str, epochs: int, lr: float) -> argparse.ArgumentP
     parser.add_argument("--target", choices=DIGIT_DOMAINS, default="mnistm")
     parser.add_argument("--task", choices=["all"], help="all: the homework's three tasks "
                         + ", ".join(f"{s}->{t}" for s, t in TASKS))
-    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--lr", type=float, default=lr, help="Adam learning rate")
     parser.add_argument("--batch-size", type=int,
                         help="default: 64 when the task involves USPS, else 256 (the homework)")
     parser.add_argument("--holdout", type=float, default=0.3,
