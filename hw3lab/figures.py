@@ -27,6 +27,7 @@ from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_face
 from hw3lab.data.layout import resolve_data_root  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
+from hw3lab.plots import draw_by_label  # noqa: E402
 
 GRID = (4, 8)  # rows, columns: 32 faces
 RECONSTRUCTIONS = 10
@@ -79,15 +80,11 @@ def vae_reconstructions(store: ModelStore, faces: np.ndarray, out: Path) -> Path
     return save_figure(figure, out / "vae_reconstruction.png")
 
 
-def scatter(axis: plt.Axes, points: np.ndarray, colours: np.ndarray, names: list[str],
+def scatter(axis: plt.Axes, points: np.ndarray, labels: np.ndarray, names: list[str],
             title: str) -> None:
-    for value, name in enumerate(names):
-        chosen = colours == value
-        axis.scatter(points[chosen, 0], points[chosen, 1], s=3, label=name)
+    draw_by_label(axis, points, labels, names, marker_size=3)
     axis.set_title(title)
     axis.legend(markerscale=4, fontsize=7)
-    axis.set_xticks([])
-    axis.set_yticks([])
 
 
 def vae_tsne(store: ModelStore, faces: np.ndarray, attributes: np.ndarray, attribute: str,

@@ -10,6 +10,7 @@ it reuses).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hw3lab.analysis.metrics import accuracy
 from hw3lab.checkpoints import CheckpointError, load_modules, read_manifest, read_metadata
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
 from hw3lab.fast_inference import (
@@ -188,6 +190,20 @@ class ModelStore:
         """(N, 28, 28, C) uint8 -> (N, 512) features of one method's extractor."""
         model = self.digits(source, target, method)
         return model.features(self._tensor(images)).cpu().numpy()
+
+
+def test_accuracies(store: ModelStore, source: str, target: str, method: str,
+                   test_split: Callable[[str], tuple[np.ndarray, np.ndarray]]
+                   ) -> dict[str, float]:
+    """Target and source test accuracy of one method's checkpoint as loaded for inference:
+    the numbers of the manifest, the README and the lab's table. ``test_split(domain)`` gives
+    that domain's test images (N, 28, 28, C) uint8 and labels."""
+    metrics = {}
+    for role, domain in (("target", target), ("source", source)):
+        images, labels = test_split(domain)
+        probabilities = store.classify_digits(images, source, target, method)
+        metrics[f"{role}_test_accuracy"] = accuracy(probabilities.argmax(1), labels)
+    return metrics
 
 
 def gan_noise(seeds: list[int]) -> torch.Tensor:

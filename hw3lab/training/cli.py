@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.checkpoints import (
     metadata_path,
     read_metadata,
@@ -30,7 +30,7 @@ from hw3lab.checkpoints import (
 from hw3lab.data import load_faces
 from hw3lab.data.layout import DIGIT_DOMAINS, resolve_data_root
 from hw3lab.data.transforms import uses_grey
-from hw3lab.inference import TASKS, ModelStore, digit_checkpoint, task_name
+from hw3lab.inference import TASKS, ModelStore, digit_checkpoint, task_name, test_accuracies
 from hw3lab.runtime import pick_device, set_cpu_threads
 from hw3lab.training.common import Run, on_device
 from hw3lab.training.digits import Labelled, holdout, load_labelled
@@ -210,15 +210,12 @@ def face_split(env: Setup, split: str) -> torch.Tensor:
 
 def measure_digits(env: Setup, source: str, target: str, method: str) -> dict[str, float]:
     """Test accuracies of the checkpoint as shipped (fp16 weights, loaded by ModelStore)."""
-    store = ModelStore(env.out, str(env.device))
-    metrics = {}
-    for role, domain in (("target", target), ("source", source)):
+    def test_split(domain: str) -> tuple[np.ndarray, np.ndarray]:
         test = labelled_split(env, domain, "test")
-        probabilities = store.classify_digits(test.images.permute(0, 2, 3, 1).cpu().numpy(),
-                                              source, target, method)
-        metrics[f"{role}_test_accuracy"] = accuracy(probabilities.argmax(1),
-                                                    test.labels.cpu().numpy())
-    return metrics
+        return test.images.permute(0, 2, 3, 1).cpu().numpy(), test.labels.cpu().numpy()
+
+    return test_accuracies(ModelStore(env.out, str(env.device)), source, target, method,
+                           test_split)
 
 
 def run_name(source: str, target: str, method: str, seed: int) -> str:

@@ -22,6 +22,7 @@ from hw3lab.data.images import ImageInputError, open_image
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
 from hw3lab.inference import TASKS, ModelStore, digit_checkpoint, task_name
+from hw3lab.plots import draw_by_label
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -293,21 +294,14 @@ def scatter(points: np.ndarray, labels: np.ndarray, names: list[str], title: str
             size: tuple[float, float] = (5.0, 5.0), dpi: int = 100) -> tuple[np.ndarray, PlotFrame]:
     """A 2-D scatter coloured by integer ``labels`` (``names`` for the legend), as an image and
     the frame that maps its pixels back to ``points``' coordinates."""
-    from matplotlib import colormaps
-
     figure = new_figure(size, dpi)
     box = (0.06, 0.06, 0.9, 0.86)  # left, bottom, width, height as fractions of the figure
     axes = figure.add_axes(box)
     span = points.max(axis=0) - points.min(axis=0) + 1e-6
     xlim = (float(points[:, 0].min() - 0.03 * span[0]), float(points[:, 0].max() + 0.03 * span[0]))
     ylim = (float(points[:, 1].min() - 0.03 * span[1]), float(points[:, 1].max() + 0.03 * span[1]))
-    colours = colormaps["tab10" if len(names) <= 10 else "tab20"]
-    for value, name in enumerate(names):
-        chosen = labels == value
-        if chosen.any():
-            axes.scatter(points[chosen, 0], points[chosen, 1], s=6, color=colours(value),
-                         label=name)
-    axes.set(xlim=xlim, ylim=ylim, xticks=[], yticks=[])
+    draw_by_label(axes, points, labels, names)
+    axes.set(xlim=xlim, ylim=ylim)
     axes.set_title(title, fontsize=9)
     axes.legend(fontsize=6, markerscale=2, loc="upper right", framealpha=0.7)
     width_px, height_px = size[0] * dpi, size[1] * dpi

@@ -19,13 +19,12 @@ import numpy as np
 from PIL import Image
 
 from hw3lab import limits
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
-from hw3lab.inference import METHODS, task_name
+from hw3lab.inference import METHODS, task_name, test_accuracies
 from hw3lab.ui.common import (
     TASK_NAMES,
     LabContext,
@@ -249,14 +248,13 @@ def recompute_accuracy(ctx: LabContext, task: Any) -> list[list[str]]:
 
 def measure(ctx: LabContext, source: str, target: str, method: str) -> dict[str, float]:
     """Test accuracies on the real test splits (needs ``hw3_data``)."""
-    metrics = {}
-    for role, domain in (("target", target), ("source", source)):
+    def test_split(domain: str) -> tuple[np.ndarray, np.ndarray]:
         split = ctx.test_split(domain)
         if split is None:
             raise UnavailableError("recomputing accuracy needs hw3_data: start the lab with --data")
-        probabilities = ctx.store.classify_digits(split.images, source, target, method)
-        metrics[f"{role}_test_accuracy"] = accuracy(probabilities.argmax(1), split.targets)
-    return metrics
+        return split.images, split.targets
+
+    return test_accuracies(ctx.store, source, target, method, test_split)
 
 
 def _percent(value: float | None) -> str:
