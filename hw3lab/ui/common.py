@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -155,15 +156,19 @@ class LabContext:
     # -- data --------------------------------------------------------------------------------
 
     def test_split(self, dataset: str) -> Split | None:
-        """The test split of ``dataset`` ('face' or a digit domain), or None without data."""
+        """The test split of ``dataset`` ('face' or a digit domain), or None without data.
+
+        A data folder that breaks the layout is not silently ignored: the console says once
+        which split is unusable and why, and the lab goes on as without data for it."""
         with self._lock:
             if (dataset, "test") not in self._splits:
                 split = None
                 if self.data_root is not None:
                     try:
                         split = load_split(dataset, "test", self.data_root)
-                    except DataLayoutError:
-                        split = None
+                    except DataLayoutError as error:
+                        print(f"hw3_data: {dataset}/test is unusable, the lab goes on without "
+                              f"it: {error}", file=sys.stderr, flush=True)
                 self._splits[dataset, "test"] = split
             return self._splits[dataset, "test"]
 
