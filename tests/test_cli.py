@@ -42,7 +42,7 @@ def _common(tmp_path: Path, data: Path) -> list[str]:
 
 def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,  # noqa: F811
                                     capsys: pytest.CaptureFixture) -> None:
-    argv = [*_common(tmp_path, tiny_data), "--source", "svhn", "--target", "usps"]
+    argv = [*_common(tmp_path, tiny_data), "--source", "svhn", "--target", "usps", "--augment"]
     for name in ("source_only", "target_only", "dann", "adda"):
         MAINS[name](argv)
         result = lines(capsys.readouterr().out)[-1]
@@ -54,6 +54,8 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,  # noqa: F8
     adda_meta = store.digits("svhn", "usps", "adda").metadata
     assert adda_meta["predictor_from"] == "digits/svhn-usps-source_only.safetensors"
     assert store.digits("svhn", "usps", "dann").metadata["adabn"] is True
+    assert all(store.digits("svhn", "usps", m).metadata["recipe"]["augment"]
+               for m in ("source_only", "dann", "adda"))
     entries = read_manifest(tmp_path / "ckpt")["checkpoints"]
     assert {f"digits/svhn-usps-{m}" for m in MAINS if m not in ("vae", "gan")} <= set(entries)
     assert entries["digits/svhn-usps-dann"]["seed"] == 0
@@ -70,6 +72,17 @@ def test_adda_reuses_an_existing_source_only_checkpoint(tmp_path: Path, tiny_dat
     out = capsys.readouterr().out
     assert "usps-mnistm-source_only-seed0" not in out  # no pretraining run
     assert source_only.read_bytes() == before
+
+
+def test_class_weighted_adda_prints_its_weights_and_records_them(
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:  # noqa: F811
+    adda.main([*_common(tmp_path, tiny_data), "--source", "usps", "--target", "mnistm",
+               "--class-weighted"])
+    out = lines(capsys.readouterr().out)
+    weights = next(entry["class_weights"] for entry in out if "class_weights" in entry)
+    assert len(weights) == 10 and all(0.1 <= w <= 10 for w in weights)
+    model = ModelStore(tmp_path / "ckpt", "cpu").digits("usps", "mnistm", "adda")
+    assert model.metadata["recipe"]["class_weighted"] is True
 
 
 @pytest.mark.parametrize("name", ["vae", "gan"])

@@ -19,6 +19,7 @@ from hw3lab.data import (
     resolve_data_root,
 )
 from hw3lab.data.transforms import (
+    augment_digits,
     digits_for_model,
     faces_for_model,
     faces_to_uint8,
@@ -143,6 +144,33 @@ def test_digit_recipe_is_grey_normalised_three_channels() -> None:
     torch.testing.assert_close(colour[0, :, 0, 0], torch.tensor([1.0, -1.0, -1.0]))
     grey_input = to_tensor(np.zeros((2, 28, 28, 1), np.uint8))
     assert digits_for_model(grey_input, grey=True).shape == (2, 3, 28, 28)
+
+
+def test_augment_digits_is_identity_without_randomness_and_inverts_on_demand() -> None:
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    still = augment_digits(images, torch.Generator().manual_seed(1), zoom=(1, 1), degrees=0,
+                           shift=0, invert=0)
+    torch.testing.assert_close(still, images, atol=1e-5, rtol=0)
+    inverted = augment_digits(images, torch.Generator().manual_seed(1), zoom=(1, 1),
+                              degrees=0, shift=0, invert=1)
+    torch.testing.assert_close(inverted, 1 - images, atol=1e-5, rtol=0)
+
+
+def test_augment_digits_is_seeded_keeps_range_and_shrinks_a_full_frame_digit() -> None:
+    full = torch.ones(64, 1, 28, 28)
+    full[..., :, :2] = full[..., :, -2:] = 0  # a bright block with dark side columns
+    first = augment_digits(full, torch.Generator().manual_seed(3), invert=0)
+    again = augment_digits(full, torch.Generator().manual_seed(3), invert=0)
+    torch.testing.assert_close(first, again)
+    assert first.min() >= 0 and first.max() <= 1 and first.shape == full.shape
+    assert not torch.equal(first[0], first[1])  # each image has its own transform
+    half = augment_digits(full, torch.Generator().manual_seed(3), zoom=(0.5, 0.5), degrees=0,
+                          shift=0, invert=0)
+    # zoomed to half size, the dark side columns now reach a quarter of the way in
+    assert half[:, :, 14, 6].max() < 0.5 and half[:, :, 14, 14].min() > 0.5
+    training = digits_for_model((full * 255).to(torch.uint8), grey=True,
+                                augment_with=torch.Generator().manual_seed(3))
+    assert training.shape == (64, 3, 28, 28) and training.min() >= -1 and training.max() <= 1
 
 
 def test_grey_matches_pil() -> None:

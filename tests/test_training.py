@@ -1,4 +1,5 @@
-"""The shared training machinery: batches, schedules, resumable state, time budget, AdaBN."""
+"""The shared training machinery: batches, schedules, resumable state, time budget, AdaBN,
+ADDA's class weights."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import math
 import pytest
 import torch
 
-from hw3lab.models import Extractor, Predictor
+from hw3lab.analysis.metrics import per_image_mse
+from hw3lab.data.transforms import faces_for_model, faces_to_uint8
+from hw3lab.models import VAE, Extractor, Predictor
+from hw3lab.training.adda import class_weights
 from hw3lab.training.common import (
     Cycle,
     Run,
@@ -18,6 +22,7 @@ from hw3lab.training.common import (
 )
 from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout, model_input
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
+from hw3lab.training.vae import reconstruction_mse
 
 
 def test_index_batches_cover_every_item_once() -> None:
@@ -104,3 +109,29 @@ def test_adapt_batchnorm_uses_the_target_statistics() -> None:
         out = first[0](model_input(target, True))
     assert torch.allclose(first[1].running_mean, out.mean(dim=(0, 2, 3)), atol=1e-4)
     assert not extractor.training and first[1].momentum == 0.1
+
+
+@pytest.mark.parametrize("limit, expected_three", [(10.0, 8.5), (5.0, 5.0)])
+def test_class_weights_are_the_predicted_target_prior_over_the_source_prior(
+        limit: float, expected_three: float) -> None:
+    nets = DigitNets(Extractor().eval(), Predictor())
+    with torch.no_grad():
+        nets.predictor.predict[-2].bias.copy_(torch.eye(10)[3] * 1e4)  # always predicts 3
+    source_labels = torch.arange(10).repeat(100)  # a uniform source prior
+    weights = class_weights(nets, source_labels, _digits(50).images, grey=True, limit=limit)
+    # add-one smoothing: target prior 51/60 for class 3 and 1/60 elsewhere, source 101/1010
+    expected = torch.full((10,), max((1 / 60) / 0.1, 1 / limit))  # clipped to 1/limit
+    expected[3] = expected_three
+    torch.testing.assert_close(weights, expected)
+    assert not nets.extractor.training  # the model's own modes and statistics are untouched
+
+
+def test_vae_test_mse_is_on_unit_pixels_like_the_reconstruction_figure() -> None:
+    torch.manual_seed(0)
+    vae = VAE(0.0625).eval()
+    faces = torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8)
+    with torch.no_grad():
+        rebuilt = faces_to_uint8(vae.decoder(vae.encoder(faces_for_model(faces))[0]))
+    figure_mse = per_image_mse(faces.permute(0, 2, 3, 1).numpy(), rebuilt).mean()
+    # equal up to the figure's rounding to uint8 (at most half a grey level per pixel)
+    assert abs(reconstruction_mse(vae, faces) - figure_mse) < 2e-3

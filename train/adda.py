@@ -16,7 +16,7 @@ import torch
 from hw3lab.checkpoints import load_modules
 from hw3lab.inference import digit_checkpoint, task_name
 from hw3lab.models import DomainDiscriminator, Extractor, Predictor
-from hw3lab.training.adda import AddaConfig, adda_optimizers, train_adda
+from hw3lab.training.adda import AddaConfig, adda_optimizers, class_weights, train_adda
 from hw3lab.training.cli import (
     Setup,
     Timer,
@@ -40,13 +40,13 @@ TASK_LR = {"usps-mnistm": 1e-4, "mnistm-svhn": 1e-3, "svhn-usps": 1e-5}
 DEFAULT_LR = 1e-4
 
 
-def source_model(env: Setup, source: str, target: str, config: SupervisedConfig) -> Extractor:
-    """The source-only extractor: loaded from --out, else pretrained and saved there."""
+def source_model(env: Setup, source: str, target: str, config: SupervisedConfig) -> DigitNets:
+    """The source-only model: loaded from --out, else pretrained and saved there."""
     path = digit_checkpoint(env.out, source, target, "source_only")
     nets = DigitNets(Extractor(), Predictor())
     if path.is_file():
         load_modules(path, nets.modules())
-        return nets.extractor.to(env.device)
+        return nets.to(env.device)
     nets.to(env.device)
     train, val = train_val(env, source)
     run = env.run(run_name(source, target, "source_only", env.args.seed), nets.modules(),
@@ -57,7 +57,7 @@ def source_model(env: Setup, source: str, target: str, config: SupervisedConfig)
                 {"grey": config.grey, "recipe": vars(config) | {"optimizer": "Adam",
                  "holdout": env.args.holdout}, "trained_by": "train.adda (pretraining)",
                  **run_summary(run, env)}, timer.seconds())
-    return nets.extractor
+    return nets
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,27 +78,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--source-batch-stats", action=argparse.BooleanOptionalAction,
                         default=True, help="the frozen source extractor normalises with its "
                         "batch's BatchNorm statistics, as the target extractor does")
+    parser.add_argument("--class-weighted", action="store_true",
+                        help="weigh source features in the discriminator by the estimated "
+                        "target/source class-prior ratio (importance-weighted ADDA)")
     env = setup(parser.parse_args(argv))
     args = env.args
     for source, target in tasks(args):
         task = task_name(source, target)
         config = AddaConfig(env.epochs, args.lr or TASK_LR.get(task, DEFAULT_LR), args.disc_lr,
                             batch_size(args, source, target), grey(args, source, target),
-                            args.max_disc_accuracy, args.adapt_bn, args.source_batch_stats)
+                            args.max_disc_accuracy, args.adapt_bn, args.source_batch_stats,
+                            args.augment, args.class_weighted)
         torch.manual_seed(args.seed)
         pretrain = SupervisedConfig(1 if args.dry_run else args.pretrain_epochs,
-                                    args.pretrain_lr, config.batch_size, config.grey)
-        source_extractor = source_model(env, source, target, pretrain)
+                                    args.pretrain_lr, config.batch_size, config.grey,
+                                    args.augment)
+        source_nets = source_model(env, source, target, pretrain)
+        source_extractor = source_nets.extractor
         target_extractor = copy.deepcopy(source_extractor)
         discriminator = DomainDiscriminator().to(env.device)
         train, _ = train_val(env, source)
         target_images = labelled_split(env, target, "train").images  # labels never used
+        weights = (class_weights(source_nets, train.labels, target_images, config.grey)
+                   if config.class_weighted else None)
+        if weights is not None:
+            print(json.dumps({"class_weights": [round(w, 3) for w in weights.tolist()]}),
+                  flush=True)
         run = env.run(run_name(source, target, "adda", args.seed),
                       {"target_extractor": target_extractor, "discriminator": discriminator},
                       adda_optimizers(target_extractor, discriminator, config))
         timer = Timer()
         print_metrics(train_adda(run, source_extractor, target_extractor, discriminator, train,
-                                 target_images, config))
+                                 target_images, config, weights))
         source_only = digit_checkpoint(env.out, source, target, "source_only")
         metrics = save_digits(env, source, target, "adda", {"extractor": target_extractor},
                               {"grey": config.grey, "adabn": config.adapt_bn,

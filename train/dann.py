@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     for source, target in tasks(args):
         config = DannConfig(env.epochs, args.lr, batch_size(args, source, target),
                             grey(args, source, target), args.gamma, args.max_lambda,
-                            args.anneal_lr, args.domain_weight, args.adapt_bn)
+                            args.anneal_lr, args.domain_weight, args.adapt_bn, args.augment)
         train, val = train_val(env, source)
         target_images = labelled_split(env, target, "train").images  # labels never used
         torch.manual_seed(args.seed)

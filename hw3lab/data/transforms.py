@@ -6,8 +6,11 @@ app all share one definition of what a model sees.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.data.layout import GREY_DOMAINS
 
@@ -62,11 +65,41 @@ def uses_grey(domains: tuple[str, ...] | list[str]) -> bool:
     return any(domain not in GREY_DOMAINS for domain in domains)
 
 
-def digits_for_model(images: torch.Tensor, grey: bool) -> torch.Tensor:
+def augment_digits(images: torch.Tensor, generator: torch.Generator,
+                   zoom: tuple[float, float] = (0.65, 1.35), degrees: float = 12.0,
+                   shift: float = 0.1, invert: float = 0.5) -> torch.Tensor:
+    """Random zoom, rotation, shift and polarity inversion of a (N, C, H, W) batch in [0, 1].
+
+    Why these: the digit domains differ in exactly these ways. USPS digits fill the frame,
+    MNIST-M's sit in a 20-pixel box and SVHN's share it with their neighbours, so the zoom goes
+    both ways; SVHN and MNIST-M (in grey) have light-on-dark and dark-on-light digits, USPS only
+    light-on-dark. ``zoom`` is the digit's size relative to the original, ``shift`` a fraction
+    of half the image; borders repeat the edge pixels.
+    """
+    n, device = images.shape[0], images.device
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, device=device, generator=generator)
+
+    scale = 1.0 / uniform(*zoom)
+    angle = uniform(-degrees, degrees) * (math.pi / 180.0)
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack([torch.stack([cos, -sin, uniform(-shift, shift)], 1),
+                         torch.stack([sin, cos, uniform(-shift, shift)], 1)], 1)
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    moved = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    flip = (torch.rand(n, device=device, generator=generator) < invert).view(-1, 1, 1, 1)
+    return torch.where(flip, 1.0 - moved, moved)
+
+
+def digits_for_model(images: torch.Tensor, grey: bool,
+                     augment_with: torch.Generator | None = None) -> torch.Tensor:
     """(N, C, 28, 28) uint8 -> (N, 3, 28, 28) float in [-1, 1], the homework's DANN recipe:
-    grey (if ``grey``), Normalize(0.5, 0.5), replicated to 3 channels."""
+    grey (if ``grey``), Normalize(0.5, 0.5), replicated to 3 channels. With a generator,
+    training batches are first augmented by :func:`augment_digits`."""
     x = to_unit_float(images)
     x = to_grey(x) if grey else x
+    x = augment_digits(x, augment_with) if augment_with is not None else x
     return to_three_channels(normalize_half(x))
 
 

@@ -10,11 +10,17 @@ Done carefully, because a literal version collapsed to chance here:
   discriminator cannot win on a normalisation mismatch alone; the target extractor sees
   target batches only, and AdaBN at the end (default on) makes its statistics exact;
 - the discriminator skips its update while it already separates the domains better than
-  ``max_disc_accuracy``, so it cannot overpower the target extractor.
+  ``max_disc_accuracy``, so it cannot overpower the target extractor;
+- optionally (``augment``, as for DANN) both domains' batches are augmented;
+- optionally (``class_weighted``) the discriminator weighs each source feature by its class's
+  estimated target-to-source prior ratio (importance-weighted ADDA, after Combes et al., 2020):
+  aligning the plain feature marginals of domains whose class mixes differ (USPS has twice
+  SVHN's share of zeros) pushes target features of the over-represented classes into others.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +29,15 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.models import DomainDiscriminator, Extractor
+from hw3lab.models.digits import NUM_CLASSES
 from hw3lab.training.common import Cycle, Run, autocast, index_batches
-from hw3lab.training.digits import Labelled, adapt_batchnorm, model_input
+from hw3lab.training.digits import (
+    DigitNets,
+    Labelled,
+    adapt_batchnorm,
+    model_input,
+    predict_labels,
+)
 
 ADDA_BETAS = (0.5, 0.999)
 
@@ -39,6 +52,8 @@ class AddaConfig:
     max_disc_accuracy: float = 0.9
     adapt_bn: bool = True
     source_batch_stats: bool = True
+    augment: bool = False
+    class_weighted: bool = False
 
 
 def adda_optimizers(target_extractor: Extractor, discriminator: DomainDiscriminator,
@@ -56,11 +71,28 @@ def domain_labels(source: int, target: int, device: torch.device) -> torch.Tenso
                       torch.ones(target, dtype=torch.long)]).to(device)
 
 
+def class_weights(source_model: DigitNets, source_labels: torch.Tensor, target: torch.Tensor,
+                  grey: bool, limit: float = 10.0) -> torch.Tensor:
+    """Per-class weights p_target(c) / p_source(c), clipped to [1/limit, limit]. The target
+    prior is the source model's predicted class mix on the unlabelled target images, with its
+    BatchNorm statistics adapted to them (target labels are never read)."""
+    adapted = copy.deepcopy(source_model.extractor)
+    adapt_batchnorm(adapted, target, grey)
+    predicted = torch.as_tensor(predict_labels(adapted, source_model.predictor, target, grey))
+    target_prior = (torch.bincount(predicted, minlength=NUM_CLASSES) + 1).float()
+    source_prior = (torch.bincount(source_labels.cpu(), minlength=NUM_CLASSES) + 1).float()
+    ratio = (target_prior / target_prior.sum()) / (source_prior / source_prior.sum())
+    return ratio.clamp(1 / limit, limit).to(source_labels.device)
+
+
 def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extractor,
                discriminator: DomainDiscriminator, source: Labelled, target: torch.Tensor,
-               config: AddaConfig) -> Iterator[dict[str, Any]]:
+               config: AddaConfig,
+               weights: torch.Tensor | None = None) -> Iterator[dict[str, Any]]:
     """Adapt ``target_extractor`` to the unlabelled ``target`` images; yield per-epoch metrics.
-    The last model is kept: without target labels there is nothing honest to select on."""
+    ``weights`` (per source class, see :func:`class_weights`) weigh the source side of the
+    discriminator's loss. The last model is kept: without target labels there is nothing
+    honest to select on."""
     optimizers = run.optimizers
     source_extractor.train(config.source_batch_stats).requires_grad_(False)
     target_batches = Cycle(len(target), config.batch_size, run.generator)
@@ -71,17 +103,22 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
         batches = index_batches(len(source), config.batch_size, run.generator)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
         sums, disc_updates = torch.zeros(3), 0
+        augment_with = run.generator if config.augment else None
         for batch in batches:
-            target_images = model_input(target[target_batches.next()], config.grey)
+            target_images = model_input(target[target_batches.next()], config.grey,
+                                        augment_with)
             with autocast(run.device):
                 with torch.no_grad():
-                    source_features = source_extractor(model_input(source.images[batch],
-                                                                   config.grey))
+                    source_features = source_extractor(model_input(
+                        source.images[batch], config.grey, augment_with))
                 target_features = target_extractor(target_images)
                 labels = domain_labels(len(batch), len(target_features), run.device)
                 log_probs = discriminator(torch.cat([source_features,
                                                      target_features.detach()])).float()
-                disc_loss = F.nll_loss(log_probs, labels)
+                losses = F.nll_loss(log_probs, labels, reduction="none")
+                if weights is not None:
+                    losses[:len(batch)] *= weights[source.labels[batch]]
+                disc_loss = losses.mean()
             disc_accuracy = (log_probs.argmax(1) == labels).float().mean()
             if disc_accuracy.item() <= config.max_disc_accuracy:
                 optimizers["discriminator"].zero_grad(set_to_none=True)

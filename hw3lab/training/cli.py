@@ -89,6 +89,9 @@ def digit_parser(description: str, epochs: int, lr: float) -> argparse.ArgumentP
                         help="fraction of the labelled training split held out for validation")
     parser.add_argument("--grey", action=argparse.BooleanOptionalAction, default=None,
                         help="grey inputs (default: whenever a colour domain is involved)")
+    parser.add_argument("--augment", action="store_true",
+                        help="randomly zoom, rotate, shift and invert training batches (not in "
+                        "the homework's recipe; see hw3lab.data.transforms.augment_digits)")
     return parser
 
 
@@ -249,7 +252,7 @@ def supervised_main(method: str, argv: list[str] | None = None) -> None:
     env = setup(parser.parse_args(argv))
     for source, target in tasks(env.args):
         config = SupervisedConfig(env.epochs, env.args.lr, batch_size(env.args, source, target),
-                                  grey(env.args, source, target))
+                                  grey(env.args, source, target), env.args.augment)
         train, val = train_val(env, source if where == "source" else target)
         torch.manual_seed(env.args.seed)
         nets = DigitNets(Extractor(), Predictor()).to(env.device)

@@ -8,7 +8,10 @@ Done carefully, because a literal version lost to source-only here:
   annealing lr / (1 + 10 p)^0.75, where p is the training progress;
 - the model kept is the best on the held-out source validation split (never target labels);
 - optionally (default on) AdaBN: at the end the extractor's BatchNorm statistics are recomputed
-  on the unlabelled target training images, the statistics its target batches had in training.
+  on the unlabelled target training images, the statistics its target batches had in training;
+- optionally (``augment``, off in the homework's recipe) both domains' training batches are
+  randomly zoomed, rotated, shifted and inverted (:func:`hw3lab.data.transforms.augment_digits`),
+  so the extractor cannot tell the domains apart by digit size or polarity alone.
 """
 
 from __future__ import annotations
@@ -46,14 +49,16 @@ class DannConfig:
     anneal_lr: bool = True
     domain_weight: float = 1.0
     adapt_bn: bool = True
+    augment: bool = False
 
 
 def dann_step(nets: DigitNets, domain: DomainClassifier, source: torch.Tensor,
               labels: torch.Tensor, target: torch.Tensor, strength: float,
-              config: DannConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              config: DannConfig, augment_with: torch.Generator | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(label loss, domain loss, domain accuracy) of one source batch and one target batch."""
-    source_features = nets.extractor(model_input(source, config.grey))
-    target_features = nets.extractor(model_input(target, config.grey))
+    source_features = nets.extractor(model_input(source, config.grey, augment_with))
+    target_features = nets.extractor(model_input(target, config.grey, augment_with))
     label_loss = F.nll_loss(nets.predictor(source_features).float(), labels)
     domain_log_probs = torch.cat([domain(source_features, strength),
                                   domain(target_features, strength)]).float()
@@ -86,7 +91,8 @@ def train_dann(run: Run, nets: DigitNets, domain: DomainClassifier, source: Labe
             with autocast(run.device):
                 label_loss, domain_loss, domain_accuracy = dann_step(
                     nets, domain, source.images[batch], source.labels[batch],
-                    target[target_batches.next()], strength, config)
+                    target[target_batches.next()], strength, config,
+                    run.generator if config.augment else None)
             loss = label_loss + config.domain_weight * domain_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

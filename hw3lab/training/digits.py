@@ -67,8 +67,9 @@ class DigitNets:
         return {"extractor": self.extractor, "predictor": self.predictor}
 
 
-def model_input(images: torch.Tensor, grey: bool) -> torch.Tensor:
-    return digits_for_model(images, grey)
+def model_input(images: torch.Tensor, grey: bool,
+                augment_with: torch.Generator | None = None) -> torch.Tensor:
+    return digits_for_model(images, grey, augment_with)
 
 
 @torch.inference_mode()

@@ -23,6 +23,7 @@ class SupervisedConfig:
     lr: float = 1e-3
     batch_size: int = 256
     grey: bool = True
+    augment: bool = False
 
 
 def classifier_optimizer(nets: DigitNets, lr: float) -> torch.optim.Adam:
@@ -59,7 +60,8 @@ def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
         for batch in batches:
             with autocast(run.device):
                 log_probs = nets.predictor(nets.extractor(
-                    model_input(train.images[batch], config.grey)))
+                    model_input(train.images[batch], config.grey,
+                                run.generator if config.augment else None)))
                 loss = F.nll_loss(log_probs.float(), train.labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
