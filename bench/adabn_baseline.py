@@ -11,14 +11,13 @@ beat to have learned anything from its adversary.
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import torch
 
-from hw3lab.checkpoints import load_modules
 from hw3lab.data.layout import resolve_data_root
-from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore, digit_checkpoint, task_name
-from hw3lab.models import Extractor, Predictor
+from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore, task_name
 from hw3lab.training.digits import DigitNets, accuracy_of, adapt_batchnorm, load_labelled
 
 
@@ -33,17 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     for source, target in TASKS:
         unlabelled = load_labelled(target, "train", data, cpu).images
         test = load_labelled(target, "test", data, cpu)
-        nets = DigitNets(Extractor(), Predictor())
-        metadata = load_modules(digit_checkpoint(args.checkpoints, source, target,
-                                                 "source_only"), nets.modules())
-        grey = metadata["grey"]
-        rows["source-only"].append(accuracy_of(nets, test, grey))
-        adapt_batchnorm(nets.extractor, unlabelled, grey)
-        rows["source-only + AdaBN"].append(accuracy_of(nets, test, grey))
-        for method in ("dann", "adda"):
+        for row, method in (("source-only", "source_only"), ("DANN", "dann"), ("ADDA", "adda")):
             model = store.digits(source, target, method)
-            adapted = DigitNets(model.extractor, model.predictor)
-            rows[method.upper()].append(accuracy_of(adapted, test, grey))
+            nets = DigitNets(model.extractor, model.predictor)
+            rows[row].append(accuracy_of(nets, test, model.grey))
+            if method == "source_only":  # the same model, its statistics taken on the target
+                adapted = DigitNets(copy.deepcopy(model.extractor), model.predictor)
+                adapt_batchnorm(adapted.extractor, unlabelled, model.grey)
+                rows["source-only + AdaBN"].append(accuracy_of(adapted, test, model.grey))
     print("| method | " + " | ".join(task_name(s, t) for s, t in TASKS) + " |")
     print("| --- |" + " ---: |" * len(TASKS))
     for name, values in rows.items():
