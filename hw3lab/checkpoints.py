@@ -10,6 +10,7 @@ A student's homework ``.pth`` is read with ``torch.load(weights_only=True)`` onl
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import subprocess
@@ -156,16 +157,17 @@ def load_homework_pth(path: str | os.PathLike, module: nn.Module) -> None:
 
 
 def git_revision() -> str:
-    """The current commit (with '+dirty' if the tree has changes), or 'unknown'."""
+    """The current commit, plus '+diff-' and a hash of the uncommitted changes to tracked
+    files if there are any (so the exact code can still be told apart), or 'unknown'."""
     root = Path(__file__).resolve().parent.parent
     try:
         revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                   text=True, check=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=root,
+                              capture_output=True, check=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return revision + ("+dirty" if dirty else "")
+    return revision + (f"+diff-{hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
 
 
 def run_provenance(seed: int | None = None) -> dict[str, Any]:

@@ -134,8 +134,11 @@ def test_kl_divergence_matches_closed_form() -> None:
 
 
 def test_homework_kl_weight_schedule() -> None:
-    assert homework_kl_weight(0.05) == 1e-5
-    assert homework_kl_weight(0.015) == 1e-5  # the threshold itself is not yet "below"
-    assert homework_kl_weight(0.01) == pytest.approx(1e-5 / 1e-4)
-    assert homework_kl_weight(0.005) == pytest.approx(0.4)
-    assert homework_kl_weight(0.01) > homework_kl_weight(0.014) > homework_kl_weight(0.02)
+    def weight(mse: float) -> float:
+        return homework_kl_weight(torch.tensor(mse, dtype=torch.float64)).item()
+
+    assert weight(0.05) == 1e-5
+    assert weight(0.015) == 1e-5  # the threshold itself is not yet "below"
+    assert weight(0.01) == pytest.approx(1e-5 / 1e-4)
+    assert weight(0.005) == pytest.approx(0.4)
+    assert weight(0.01) > weight(0.014) > weight(0.02)

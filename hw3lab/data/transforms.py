@@ -112,3 +112,42 @@ def faces_to_uint8(images: torch.Tensor) -> np.ndarray:
     """Model output in [-1, 1], (N, 3, H, W) -> (N, H, W, 3) uint8 for display or saving."""
     pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return pixels.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def diff_augment(images: torch.Tensor, generator: torch.Generator,
+                 translation: float = 0.125, cutout: float = 0.5) -> torch.Tensor:
+    """Differentiable augmentation of a (N, 3, H, W) batch in [-1, 1], the same random kind
+    for real and generated faces (Zhao et al. 2020, "Differentiable Augmentation for
+    Data-Efficient GAN Training"): brightness, saturation and contrast jitter, a translation of
+    up to ``translation`` of the side (zero padding) and one square cut out of side
+    ``cutout`` * H. Gradients flow through all of it to the generator.
+
+    Why: 9,000 training faces are few for a discriminator of 2.8 M weights; it memorises them
+    and wins early unless what it sees is varied in ways that the generator cannot exploit.
+    """
+    n, _, height, width = images.shape
+    device, dtype = images.device, images.dtype
+
+    def uniform(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, device=device, generator=generator).to(dtype)
+
+    x = images + (uniform(n, 1, 1, 1) - 0.5)
+    mean = x.mean(dim=1, keepdim=True)
+    x = (x - mean) * (uniform(n, 1, 1, 1) * 2) + mean
+    mean = x.mean(dim=[1, 2, 3], keepdim=True)
+    x = (x - mean) * (uniform(n, 1, 1, 1) + 0.5) + mean
+
+    shift = torch.randint(-int(height * translation), int(height * translation) + 1, (2, n),
+                          device=device, generator=generator)
+    rows = torch.arange(height, device=device).view(1, height, 1) - shift[0].view(n, 1, 1)
+    cols = torch.arange(width, device=device).view(1, 1, width) - shift[1].view(n, 1, 1)
+    inside = ((rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)).unsqueeze(1)
+    flat = (rows.clamp(0, height - 1) * width + cols.clamp(0, width - 1)).view(n, 1, -1)
+    x = x.flatten(2).gather(2, flat.expand(-1, x.shape[1], -1)).view_as(x) * inside
+
+    size = int(height * cutout)
+    corner = torch.randint(0, height - size + 1, (2, n), device=device, generator=generator)
+    row = torch.arange(height, device=device).view(1, height, 1) - corner[0].view(n, 1, 1)
+    col = torch.arange(width, device=device).view(1, 1, width) - corner[1].view(n, 1, 1)
+    hole = ((row >= 0) & (row < size) & (col >= 0) & (col < size)).unsqueeze(1)
+    return x.masked_fill(hole, 0.0)

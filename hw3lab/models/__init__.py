@@ -1,5 +1,6 @@
 """The homework's networks: VAE and DCGAN on faces, DANN/ADDA digit networks."""
 
+from hw3lab.models.attributes import AttributeNet
 from hw3lab.models.digits import (
     Classifier,
     DomainClassifier,
@@ -12,7 +13,8 @@ from hw3lab.models.gradient_reversal import GradientReversal, reverse_gradient
 from hw3lab.models.vae import VAE, Decoder, Encoder, homework_kl_weight, kl_divergence
 
 __all__ = [
-    "VAE", "Classifier", "Decoder", "Discriminator", "DomainClassifier", "DomainDiscriminator",
+    "VAE", "AttributeNet", "Classifier", "Decoder", "Discriminator", "DomainClassifier",
+    "DomainDiscriminator",
     "Encoder", "Extractor", "Generator", "GradientReversal", "Predictor", "homework_kl_weight",
     "kl_divergence", "reverse_gradient",
 ]

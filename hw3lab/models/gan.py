@@ -46,3 +46,8 @@ class Discriminator(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.encode(image).view(-1)
+
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        """The pre-sigmoid score (N,): what a numerically safe loss (and bf16 autocast) needs.
+        The Sigmoid has no weights, so the state_dict stays the homework's."""
+        return self.encode[:-1](image).view(-1)

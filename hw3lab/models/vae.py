@@ -78,10 +78,13 @@ def kl_divergence(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return torch.mean(-0.5 * (1 + logvar - mean.pow(2) - logvar.exp()))
 
 
-def homework_kl_weight(mse: float, base: float = 1e-5, threshold: float = 0.015) -> float:
+def homework_kl_weight(mse: torch.Tensor, base: float = 1e-5,
+                       threshold: float = 0.015) -> torch.Tensor:
     """The homework's KL weight: ``base``, divided by mse^2 once the MSE falls below ``threshold``.
 
     As reconstruction improves the KL term is weighted up, so the latent is pulled towards the
-    prior only once the decoder can already reconstruct.
+    prior only once the decoder can already reconstruct. ``mse`` is a tensor and so is the
+    result (no gradient), so a training step never waits to read the MSE back from the device.
     """
-    return base / (mse * mse) if mse < threshold else base
+    mse = mse.detach()
+    return torch.where(mse < threshold, base / (mse * mse), torch.full_like(mse, base))

@@ -30,7 +30,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.models import DomainDiscriminator, Extractor
 from hw3lab.models.digits import NUM_CLASSES
-from hw3lab.training.common import Cycle, Run, autocast, index_batches
+from hw3lab.training.common import Cycle, Run, index_batches
 from hw3lab.training.digits import (
     DigitNets,
     Labelled,
@@ -107,7 +107,7 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
         for batch in batches:
             target_images = model_input(target[target_batches.next()], config.grey,
                                         augment_with)
-            with autocast(run.device):
+            with run.autocast():
                 with torch.no_grad():
                     source_features = source_extractor(model_input(
                         source.images[batch], config.grey, augment_with))
@@ -125,7 +125,7 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
                 disc_loss.backward()
                 optimizers["discriminator"].step()
                 disc_updates += 1
-            with autocast(run.device):
+            with run.autocast():
                 fooled = discriminator(target_features).float()
                 target_loss = F.nll_loss(fooled, torch.zeros_like(labels[:len(fooled)]))
             optimizers["target_extractor"].zero_grad(set_to_none=True)

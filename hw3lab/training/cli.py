@@ -31,7 +31,7 @@ from hw3lab.data import load_faces
 from hw3lab.data.layout import DIGIT_DOMAINS, resolve_data_root
 from hw3lab.data.transforms import uses_grey
 from hw3lab.inference import TASKS, ModelStore, digit_checkpoint, task_name, test_accuracies
-from hw3lab.runtime import pick_device, set_cpu_threads
+from hw3lab.runtime import PRECISIONS, pick_device, resolve_precision, set_cpu_threads
 from hw3lab.training.common import Run, on_device
 from hw3lab.training.digits import Labelled, holdout, load_labelled
 
@@ -64,6 +64,9 @@ def base_parser(description: str, epochs: int) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, help="CPU threads (default: $HW3LAB_THREADS or "
                         "every core)")
     parser.add_argument("--epochs", type=int, default=epochs, help="training epochs")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="bf16 autocast or fp32 (default auto: bf16 on CUDA and on CPUs "
+                        "with native bf16, fp32 elsewhere; weights stay fp32)")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="stop after the epoch in which this many seconds have passed, "
                         "save, and write the checkpoint")
@@ -104,12 +107,13 @@ class Setup:
     data: Path
     out: Path
     epochs: int
+    precision: str
 
     def run(self, name: str, modules: dict, optimizers: dict) -> Run:
         """A :class:`Run` with this CLI's settings, resumed from saved state if asked."""
         run = Run(name, modules, optimizers, self.device, self.args.seed,
                   state_dir=self.args.state_dir, time_budget=self.args.time_budget,
-                  progress=not self.args.no_progress)
+                  progress=not self.args.no_progress, precision=self.precision)
         if self.args.resume and run.resume():
             print(json.dumps({"run": name, "resumed_at_epoch": run.epoch}), flush=True)
         elif run.state_path and run.state_path.exists():
@@ -124,8 +128,9 @@ def setup(args: argparse.Namespace) -> Setup:
         args.state_dir = args.state_dir / "dry-run"
     set_cpu_threads(args.threads)
     out = args.out or (Path("runs/dry-run/checkpoints") if args.dry_run else Path("checkpoints"))
-    return Setup(args, pick_device(args.device), resolve_data_root(args.data), out,
-                 1 if args.dry_run else args.epochs)
+    device = pick_device(args.device)
+    return Setup(args, device, resolve_data_root(args.data), out,
+                 1 if args.dry_run else args.epochs, resolve_precision(args.precision, device))
 
 
 def print_metrics(metrics: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -177,9 +182,10 @@ class Timer:
 def save_run(env: Setup, path: Path, name: str, modules: dict, metadata: dict[str, Any],
              seconds: float) -> Path:
     """Write a checkpoint with the data terms, timing and provenance every one records."""
-    full = {"data": {"path": str(env.data), "provenance": "see hw3_data/PROVENANCE.md",
+    full = {"data": {"path": env.data.name, "provenance": "see hw3_data/PROVENANCE.md",
                      "licence": DATA_TERMS},
             "training_seconds": seconds, "training_device": str(env.device),
+            "precision": env.precision, "threads": torch.get_num_threads(),
             "dry_run": env.args.dry_run, **metadata, **run_provenance(env.args.seed)}
     save_checkpoint(path, modules, full)
     record_in_manifest(env.out, name, path)

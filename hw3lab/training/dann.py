@@ -28,7 +28,6 @@ from hw3lab.training.common import (
     Cycle,
     Run,
     annealed_lr,
-    autocast,
     dann_lambda,
     index_batches,
     progress_fraction,
@@ -88,7 +87,7 @@ def train_dann(run: Run, nets: DigitNets, domain: DomainClassifier, source: Labe
             strength = config.max_lambda * dann_lambda(p, config.gamma)
             if config.anneal_lr:
                 set_lr(optimizer, annealed_lr(config.lr, p))
-            with autocast(run.device):
+            with run.autocast():
                 label_loss, domain_loss, domain_accuracy = dann_step(
                     nets, domain, source.images[batch], source.labels[batch],
                     target[target_batches.next()], strength, config,

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from hw3lab.training.common import Run, autocast, clone_state, index_batches
+from hw3lab.training.common import Run, clone_state, index_batches
 from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, model_input
 
 
@@ -58,7 +58,7 @@ def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
         total = 0.0
         for batch in batches:
-            with autocast(run.device):
+            with run.autocast():
                 log_probs = nets.predictor(nets.extractor(
                     model_input(train.images[batch], config.grey,
                                 run.generator if config.augment else None)))
