@@ -2,7 +2,8 @@
 
 Checkpoint names (files under the checkpoint folder, each with its JSON):
 ``vae.safetensors`` (prefixes ``encoder``, ``decoder``), ``gan.safetensors`` (``generator``,
-``discriminator``) and ``digits/{source}-{target}-{method}.safetensors`` (``extractor``, and
+``discriminator``), ``attributes.safetensors`` (``attributes``, the face-attribute classifier)
+and ``digits/{source}-{target}-{method}.safetensors`` (``extractor``, and
 ``predictor`` except for ADDA, whose metadata names the source-only checkpoint whose predictor
 it reuses).
 """
@@ -28,7 +29,15 @@ from hw3lab.fast_inference import (
     fast_extractor,
     fast_generator,
 )
-from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
+from hw3lab.models import (
+    AttributeNet,
+    Decoder,
+    Discriminator,
+    Encoder,
+    Extractor,
+    Generator,
+    Predictor,
+)
 from hw3lab.models.gan import NOISE_DIM
 from hw3lab.models.vae import LATENT_DIM
 from hw3lab.runtime import pick_device
@@ -111,6 +120,13 @@ class ModelStore:
             return generator, discriminator, metadata
         return self._cached("gan", build)
 
+    def attribute_net(self) -> tuple[AttributeNet, dict[str, Any]]:
+        def build():  # noqa: ANN202
+            net = AttributeNet()
+            return net, self._load(self.directory / "attributes.safetensors",
+                                   {"attributes": net})
+        return self._cached("attributes", build)
+
     def digits(self, source: str, target: str, method: str) -> DigitModel:
         if (source, target) not in TASKS:
             raise CheckpointError(f"unknown task {source}->{target}")
@@ -170,6 +186,22 @@ class ModelStore:
         generator, _ = self._fast_gan()
         z = torch.as_tensor(np.asarray(noise, dtype=np.float32), device=self.device)
         return faces_to_uint8(generator(z.view(-1, NOISE_DIM)))
+
+    @torch.inference_mode()
+    def face_attributes(self, images: np.ndarray) -> np.ndarray:
+        """(N, 64, 64, 3) uint8 faces -> (N, 13) attribute probabilities, by the lab's
+        attribute classifier (``attributes.safetensors``)."""
+        net, _ = self.attribute_net()
+        return net(faces_for_model(self._tensor(images))).sigmoid().cpu().numpy()
+
+    @torch.inference_mode()
+    def face_features(self, images: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """(N, 64, 64, 3) uint8 faces -> (N, 256) pooled features of the attribute classifier,
+        the space of the lab's local Frechet distance."""
+        net, _ = self.attribute_net()
+        return np.concatenate([net.features(faces_for_model(self._tensor(chunk))).cpu().numpy()
+                               for chunk in np.array_split(images, max(1, -(-len(images)
+                                                                         // batch_size)))])
 
     @torch.inference_mode()
     def realness(self, images: np.ndarray) -> np.ndarray:

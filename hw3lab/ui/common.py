@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from hw3lab import limits
+from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, open_image
@@ -130,6 +131,7 @@ class LabContext:
         self.data_root: Path | None = root if root.is_dir() else None
         self._splits: dict[tuple[str, str], Split | None] = {}
         self._latents: VaeLatents | None = None
+        self._gan_directions: np.ndarray | None = None
         self._lock = threading.RLock()
 
     # -- availability, as short messages ---------------------------------------------------
@@ -188,6 +190,14 @@ class LabContext:
                     self._latents = build_vae_latents(self.store, faces,
                                                       limits.PRINCIPAL_DIRECTIONS)
             return self._latents
+
+    def gan_directions(self) -> np.ndarray:
+        """The GAN's (13, 128) attribute directions, shipped beside it."""
+        with self._lock:
+            if self._gan_directions is None:
+                self.require_family("gan")
+                self._gan_directions = load_directions(self.checkpoints / DIRECTIONS_FILE)
+            return self._gan_directions
 
 
 # -- user images ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""GAN tab: a seed gives one face, a base seed a grid (the homework's 32 faces), two seeds an
-interpolation (a strip and an animated GIF); the discriminator scores every image and uploads.
+"""GAN tab: a seed gives one face, attribute sliders move it along directions in the noise
+space, a base seed gives a grid (the homework's 32 faces), two seeds an interpolation (a strip
+and an animated GIF); the discriminator scores every image and uploads.
 
 Seeds are shareable: the grid's seed list can be copied, and ``?seeds=1,2,3`` in the URL opens
 the lab on those faces.
@@ -18,6 +19,7 @@ from PIL import Image
 
 from hw3lab import limits
 from hw3lab.data.images import ImageInputError, fit_face
+from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.inference import gan_noise
 from hw3lab.ui.common import (
     LabContext,
@@ -99,6 +101,21 @@ def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple
     return strip, str(path)
 
 
+def edit_face(ctx: LabContext, seed: Any, *values: Any) -> tuple[np.ndarray, dict[str, float]]:
+    """The face of ``seed`` moved along each attribute direction by its slider's value (in
+    standard deviations of the noise), and what the attribute classifier sees in it."""
+    seed = limits.SEED.check_int(seed, "the seed")
+    if len(values) != len(FACE_ATTRIBUTES):
+        raise limits.LimitError(f"expected {len(FACE_ATTRIBUTES)} slider values; "
+                                f"got {len(values)}")
+    amounts = np.array([limits.SLIDER.check(v, "a slider") for v in values], np.float32)
+    noise = gan_noise([seed]).numpy() + amounts @ ctx.gan_directions()
+    image = ctx.store.generate_faces_from_noise(noise)
+    probabilities = ctx.store.face_attributes(image)[0]
+    return enlarge(image[0], 4), {name.replace("_", " "): float(p) for name, p
+                                  in zip(FACE_ATTRIBUTES, probabilities, strict=True)}
+
+
 def judge(ctx: LabContext, upload: Any) -> tuple[np.ndarray, str]:
     """The discriminator's realness of an uploaded face (centre-cropped to 64x64)."""
     if upload is None:
@@ -132,6 +149,33 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                    api_name="gan_face")
         lucky.click(bind(random_face, ctx), None, [seed, single, single_png],
                     api_name="gan_random")
+    with gr.Tab("Attribute sliders"):
+        gr.Markdown("Move a seed's face along attribute directions found in the noise space "
+                    "(InterFaceGAN). The bars are what the lab's attribute classifier sees in "
+                    "the face: check whether a slider changes what it claims to.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                edit_seed = checked(gr.Number(value=0, precision=0, label="Seed",
+                                              elem_id="gan-edit-seed"))
+                edited = shown("Face", height=256, elem_id="gan-edited")
+                seen_attributes = gr.Label(num_top_classes=len(FACE_ATTRIBUTES),
+                                           label="Predicted attributes")
+            with gr.Column(scale=1, min_width=220):
+                attribute_sliders = [range_slider(limits.SLIDER, name.replace("_", " "),
+                                                  elem_id=f"gan-slider-{i}")
+                                     for i, name in enumerate(FACE_ATTRIBUTES)]
+                reset = gr.Button("Reset sliders", size="sm")
+        edit = bind(edit_face, ctx)
+        gr.on([s.input for s in attribute_sliders] + [edit_seed.submit], edit,
+              [edit_seed, *attribute_sliders], [edited, seen_attributes],
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+        gr.Button("Show", variant="primary").click(
+            edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
+            api_name="gan_edit")
+        reset.click(lambda: [0] * len(FACE_ATTRIBUTES), None, attribute_sliders,
+                    api_visibility="private").then(
+            edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
+            api_visibility="private")
     with gr.Tab("Grid"):
         with gr.Row():
             base = checked(gr.Number(value=0, precision=0, label="Base seed"))
