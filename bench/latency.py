@@ -2,10 +2,11 @@
 
 ``python bench/latency.py [--calls N]`` prints a Markdown table: model time measured in-process
 (p50 and p95 over many calls) for a VAE slider update at the homework's full width (through the
-lab's own callback, with the straightforward decode beside it), one GAN face and a 32-face grid
-(full width), the four digit models on one image, t-SNE of 2,000 points from a cold cache, and
-``python app.py`` serving its first page. Models are random-initialised: latency does not
-depend on the weights' values. Shipped checkpoints, where present, are not touched.
+lab's own callback, with the straightforward decode beside it), one GAN face, a GAN attribute
+slider update (the face and its 13 predicted attributes) and a 32-face grid (full width), the
+four digit models on one image, t-SNE of 2,000 points from a cold cache, and ``python app.py``
+serving its first page. Models are random-initialised: latency does not depend on the weights'
+values. Shipped checkpoints, where present, are not touched.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
+from hw3lab.data.layout import FACE_ATTRIBUTES  # noqa: E402
 from hw3lab.random_checkpoints import make_checkpoints  # noqa: E402
 from hw3lab.runtime import SERVING_THREADS, set_cpu_threads  # noqa: E402
-from hw3lab.ui import digits, vae  # noqa: E402
+from hw3lab.ui import digits, gan, vae  # noqa: E402
 from hw3lab.ui.common import LabContext  # noqa: E402
 from hw3lab.ui.launch import running_lab  # noqa: E402
 
@@ -88,6 +90,14 @@ def main() -> None:
                             timings(lambda i: decoder(z), args.slow_calls)))
         rows.append(row("GAN: one face (full width)", 10,
                         timings(lambda i: ctx.store.generate_faces([i]), args.calls)))
+        attribute_sliders = np.zeros(len(FACE_ATTRIBUTES))
+
+        def edit(i: int) -> None:
+            attribute_sliders[i % len(attribute_sliders)] = (i % 7 - 3) / 2
+            gan.edit_face(ctx, 0, *attribute_sliders)
+
+        rows.append(row("GAN attribute slider update (face + 13 attributes, lab callback)", 50,
+                        timings(edit, args.calls)))
         rows.append(row("GAN: 32-face grid (full width)", 250,
                         timings(lambda i: ctx.store.generate_faces(list(range(i, i + 32))),
                                 args.slow_calls)))

@@ -1,12 +1,12 @@
 """Training images/s: the lab's on-device uint8 path against the homework's per-image PIL +
-torch DataLoader pipeline, for the DANN extractor (+ label predictor) and for the VAE, in the
-same run on the same device.
+torch DataLoader pipeline, and fp32 against bf16 autocast on the on-device path, for the DANN
+extractor (+ label predictor), the VAE and the DCGAN, in the same run on the same device.
 
-    python -m bench.train_throughput [--data DIR] [--device auto] [--vae-width 0.25]
+    python -m bench.train_throughput [--data DIR] [--device auto] [--threads N] [--vae-width W]
 
-Both pipelines train the same model with the same optimizer and batch size; only the input
-path differs (files decoded and transformed one by one by workers vs whole splits in memory,
-batched transforms, bf16 autocast on CUDA).
+Every column trains the same model with the same optimizer and batch size. The homework
+column differs only in its input path (files decoded and transformed one by one by DataLoader
+workers, fp32); the bf16 column only in its precision (autocast; weights stay fp32).
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from torchvision import transforms
 from hw3lab.data import load_digits, load_faces
 from hw3lab.data.layout import resolve_data_root, split_dir
 from hw3lab.data.transforms import digits_for_model, faces_for_model, horizontal_flip
-from hw3lab.models import VAE, Extractor, Predictor, kl_divergence
-from hw3lab.runtime import pick_device, set_cpu_threads
-from hw3lab.training.common import autocast, index_batches, on_device
+from hw3lab.models import VAE, Discriminator, Extractor, Generator, Predictor, kl_divergence
+from hw3lab.models.gan import NOISE_DIM
+from hw3lab.runtime import autocast, pick_device, set_cpu_threads
+from hw3lab.training.common import index_batches, on_device
 
 
 class Folder(Dataset):
@@ -76,12 +77,12 @@ def images_per_second(step: Callable[[torch.Tensor], None], batches: Iterator[to
     return steps * batch / (time.perf_counter() - start)
 
 
-def digit_step(device: torch.device) -> Callable[[torch.Tensor], None]:
+def digit_step(device: torch.device, precision: str) -> Callable[[torch.Tensor], None]:
     extractor, predictor = Extractor().to(device), Predictor().to(device)
     optimizer = torch.optim.Adam([*extractor.parameters(), *predictor.parameters()], lr=1e-3)
 
     def step(x: torch.Tensor) -> None:
-        with autocast(device):
+        with autocast(device, precision):
             log_probs = predictor(extractor(x)).float()
         loss = F.nll_loss(log_probs, torch.zeros(len(x), dtype=torch.long, device=device))
         optimizer.zero_grad(set_to_none=True)
@@ -90,18 +91,46 @@ def digit_step(device: torch.device) -> Callable[[torch.Tensor], None]:
     return step
 
 
-def vae_step(device: torch.device, width: float) -> Callable[[torch.Tensor], None]:
+def vae_step(device: torch.device, precision: str,
+             width: float) -> Callable[[torch.Tensor], None]:
     vae = VAE(width).to(device)
     optimizer = torch.optim.Adam(vae.parameters(), lr=1e-4)
 
     def step(x: torch.Tensor) -> None:
-        with autocast(device):
+        with autocast(device, precision):
             reconstruction, mean, logvar = vae(x)
             loss = (F.mse_loss(reconstruction.float(), x)
                     + 1e-5 * kl_divergence(mean.float(), logvar.float()))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+    return step
+
+
+def gan_step(device: torch.device, precision: str) -> Callable[[torch.Tensor], None]:
+    """One generator step then one discriminator step, as :mod:`hw3lab.training.gan` takes."""
+    generator, discriminator = Generator().to(device), Discriminator().to(device)
+    optimizers = [torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
+                  for m in (generator, discriminator)]
+
+    def loss(logits: torch.Tensor, target: float) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logits.float(),
+                                                  torch.full_like(logits.float(), target))
+
+    def step(real: torch.Tensor) -> None:
+        noise = torch.randn(len(real), NOISE_DIM, device=device)
+        with autocast(device, precision):
+            fake = generator(noise)
+            generator_loss = loss(discriminator.logits(fake), 1.0)
+        optimizers[0].zero_grad(set_to_none=True)
+        generator_loss.backward()
+        optimizers[0].step()
+        with autocast(device, precision):
+            disc_loss = (loss(discriminator.logits(real), 1.0)
+                         + loss(discriminator.logits(fake.detach()), 0.0))
+        optimizers[1].zero_grad(set_to_none=True)
+        disc_loss.backward()
+        optimizers[1].step()
     return step
 
 
@@ -125,29 +154,36 @@ def main(argv: list[str] | None = None) -> None:
                                transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
     faces = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor(),
                                 transforms.Normalize((0.5,) * 3, (0.5,) * 3)])
+    face_images = on_device(load_faces("train", root).images, device)
     cases = [
-        ("DANN extractor+predictor, mnistm, batch 256", 256, lambda: digit_step(device),
+        ("DANN extractor+predictor, mnistm, batch 256", 256, digit_step,
          split_dir(root, "mnistm", "train")[0], grey,
          on_device(load_digits("mnistm", "train", root).images, device),
          lambda x: digits_for_model(x, True)),
         (f"VAE width {width:g}{' (reduced for the CPU)' if width < 1 else ''}, batch 32", 32,
-         lambda: vae_step(device, width), split_dir(root, "face", "train")[0], faces,
-         on_device(load_faces("train", root).images, device),
-         lambda x: faces_for_model(horizontal_flip(x, generator))),
+         lambda d, p: vae_step(d, p, width), split_dir(root, "face", "train")[0], faces,
+         face_images, lambda x: faces_for_model(horizontal_flip(x, generator))),
+        ("DCGAN, homework width, batch 64", 64, gan_step, split_dir(root, "face", "train")[0],
+         faces, face_images, lambda x: faces_for_model(horizontal_flip(x, generator))),
     ]
     print(f"device: {device}, threads: {torch.get_num_threads()}, DataLoader workers: "
           f"{args.workers}, {args.steps} timed steps after {args.warmup} warm-up")
-    print("| model | homework PIL+DataLoader img/s | on-device uint8 img/s | ratio |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| model | homework PIL+DataLoader, fp32 | on-device, fp32 | on-device, bf16 | "
+          "on-device / homework | bf16 / fp32 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, batch, make_step, folder, transform, images, prepare in cases:
-        torch.manual_seed(0)
-        slow = images_per_second(make_step(), homework_batches(folder, transform, batch,
-                                                               args.workers, device),
-                                 args.steps, args.warmup, device, batch)
-        torch.manual_seed(0)
-        fast = images_per_second(make_step(), fast_batches(images, batch, prepare, generator),
-                                 args.steps, args.warmup, device, batch)
-        print(f"| {name} | {slow:.0f} | {fast:.0f} | {fast / slow:.2f}x |", flush=True)
+        def measure(precision: str, batches: Iterator[torch.Tensor],
+                    make_step: Callable = make_step, batch: int = batch) -> float:
+            torch.manual_seed(0)
+            return images_per_second(make_step(device, precision), batches, args.steps,
+                                     args.warmup, device, batch)
+
+        homework = measure("fp32", homework_batches(folder, transform, batch, args.workers,
+                                                    device))
+        fp32 = measure("fp32", fast_batches(images, batch, prepare, generator))
+        bf16 = measure("bf16", fast_batches(images, batch, prepare, generator))
+        print(f"| {name} | {homework:.0f} | {fp32:.0f} | {bf16:.0f} | {fp32 / homework:.2f}x | "
+              f"{bf16 / fp32:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

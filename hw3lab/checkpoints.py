@@ -188,6 +188,14 @@ def _module_name() -> str:
     return spec.name if spec is not None else Path(sys.argv[0]).stem
 
 
+def record_derived(directory: str | os.PathLike, name: str, path: str | os.PathLike,
+                   about: dict[str, Any]) -> None:
+    """Describe a file derived from the checkpoints (directions, latents) in a JSON beside it,
+    with the command and revision that made it, and list it in the folder's manifest."""
+    write_json(metadata_path(path), {**about, **run_provenance(about.get("seed"))})
+    record_in_manifest(directory, name, path)
+
+
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     path = Path(directory) / MANIFEST
     if not path.is_file():

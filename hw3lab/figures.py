@@ -1,7 +1,8 @@
 """python -m hw3lab.figures --out DIR: the homework's figures from the checkpoints.
 
 VAE: 32 random faces (8x4 grid, fixed seed), the 10-image reconstruction panel with per-image
-MSE, and a t-SNE of test latents coloured by an attribute. GAN: 32 random faces. Digits: t-SNE
+MSE, and a t-SNE of test latents coloured by an attribute. GAN: 32 random faces and the
+attribute-slider strips (a seed moved along each attribute direction). Digits: t-SNE
 of DANN and ADDA features coloured by class and by domain, for each task. A figure whose
 checkpoint or data is missing is skipped with a message saying so; the others are still made.
 """
@@ -20,16 +21,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions  # noqa: E402
 from hw3lab.analysis.metrics import per_image_mse  # noqa: E402
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
 from hw3lab.checkpoints import CheckpointError, atomic_path  # noqa: E402
 from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_faces  # noqa: E402
 from hw3lab.data.layout import resolve_data_root  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore  # noqa: E402
+from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore, gan_noise  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
 from hw3lab.plots import draw_by_label  # noqa: E402
 
 GRID = (4, 8)  # rows, columns: 32 faces
+STRIP_ATTRIBUTES = ("Smiling", "Male", "Blond_Hair", "Black_Hair", "Bangs", "Heavy_Makeup",
+                    "Mouth_Slightly_Open")
+STRIP_STEPS = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
 RECONSTRUCTIONS = 10
 
 
@@ -98,6 +103,30 @@ def vae_tsne(store: ModelStore, faces: np.ndarray, attributes: np.ndarray, attri
     return save_figure(figure, out / "vae_tsne.png")
 
 
+def gan_attribute_strips(store: ModelStore, directions: np.ndarray, out: Path, seed: int,
+                         attributes: tuple[str, ...] = STRIP_ATTRIBUTES,
+                         steps: tuple[float, ...] = STRIP_STEPS) -> Path:
+    """One row per attribute: a seed's GAN face moved along that attribute's direction, each
+    face captioned with the attribute classifier's probability of that attribute."""
+    noise = gan_noise([seed]).numpy()[0]
+    figure, axes = plt.subplots(len(attributes), len(steps),
+                                figsize=(len(steps) * 1.1, len(attributes) * 1.25))
+    for row, attribute in enumerate(attributes):
+        column = FACE_ATTRIBUTES.index(attribute)
+        moved = noise + np.array(steps, np.float32)[:, None] * directions[column]
+        faces = store.generate_faces_from_noise(moved)
+        probabilities = store.face_attributes(faces)[:, column]
+        for axis, face, step, p in zip(axes[row], faces, steps, probabilities, strict=True):
+            axis.imshow(face)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(f"{step:+g}: p={p:.2f}", fontsize=7)
+        axes[row, 0].set_ylabel(attribute.replace("_", " "), fontsize=8)
+    figure.suptitle(f"GAN attribute sliders (seed {seed}; step in noise std, p = classifier's "
+                    "probability)", fontsize=9)
+    return save_figure(figure, out / "gan_attribute_strips.png")
+
+
 def digit_tsne(store: ModelStore, source: str, target: str, method: str, data: Path,
                out: Path, count: int, seed: int) -> Path:
     rng = np.random.default_rng(seed)
@@ -142,6 +171,8 @@ def make_figures(out: str | os.PathLike, checkpoints: str | os.PathLike = DEFAUL
     attempt("GAN random faces", lambda: gan_random(store, out, seed))
     attempt("VAE reconstructions", lambda: vae_reconstructions(store, faces()[0], out))
     attempt("VAE t-SNE", lambda: vae_tsne(store, *faces(), attribute, out, seed))
+    attempt("GAN attribute strips", lambda: gan_attribute_strips(
+        store, load_directions(Path(checkpoints) / DIRECTIONS_FILE), out, seed))
     for source, target in TASKS:
         for method in ("dann", "adda"):
             attempt(f"{method} t-SNE {source}->{target}",

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, GanDirections, save_directions
 from hw3lab.checkpoints import record_in_manifest, save_checkpoint
+from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.inference import METHODS, TASKS, digit_checkpoint, task_name
-from hw3lab.models import VAE, Discriminator, Extractor, Generator, Predictor
+from hw3lab.models import VAE, AttributeNet, Discriminator, Extractor, Generator, Predictor
+from hw3lab.models.gan import NOISE_DIM
 from tests.hw3_fixtures import write_hw3_data
 
 TINY_WIDTH = 0.0625
@@ -36,6 +40,13 @@ def write_random_checkpoints(directory: Path, faces: bool = True) -> Path:
                                 "discriminator": Discriminator(TINY_WIDTH)},
                                {"family": "gan", "width": TINY_WIDTH})
         record_in_manifest(directory, "gan", path)
+        path = save_checkpoint(directory / "attributes.safetensors",
+                               {"attributes": AttributeNet()}, {"family": "attributes"})
+        record_in_manifest(directory, "attributes", path)
+        directions = torch.nn.functional.normalize(torch.randn(len(FACE_ATTRIBUTES), NOISE_DIM))
+        save_directions(GanDirections(directions.numpy(), np.zeros(len(FACE_ATTRIBUTES)),
+                                      np.zeros(len(FACE_ATTRIBUTES))),
+                        directory / DIRECTIONS_FILE)
     for source, target in TASKS:
         for method in METHODS:
             modules = {"extractor": Extractor()}

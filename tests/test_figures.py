@@ -13,7 +13,8 @@ from tests.fixtures_training import (  # noqa: F401 - fixtures
     write_random_checkpoints,
 )
 
-FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png"}
+FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png",
+                "gan_attribute_strips.png"}
 DIGIT_FIGURES = {f"tsne_{task}_{m}.png" for task in ("usps-mnistm", "mnistm-svhn", "svhn-usps")
                  for m in ("dann", "adda")}
 

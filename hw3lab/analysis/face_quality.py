@@ -11,7 +11,8 @@ the same run, with the same sample sizes:
 
 Beside it: KID (unbiased polynomial-kernel MMD, less biased at small sample sizes), a
 diversity figure (mean pairwise feature distance of the samples over that of real faces) and a
-copying check (each sample's distance to its nearest training face, over a test face's).
+copying check (each sample's distance to its nearest training face, over a test face's). For
+the VAE also its test reconstruction error, KL per latent dimension and active dimensions.
 
 ``python -m hw3lab.analysis.face_quality --data DIR`` measures the shipped VAE and GAN and
 stores the numbers in their checkpoint JSON and the manifest; ``--gan-snapshots runs/gan-seed0``
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.checkpoints import metadata_path, read_metadata, record_in_manifest, write_json
 from hw3lab.data import load_faces
 from hw3lab.data.layout import resolve_data_root
@@ -164,6 +166,20 @@ def judge(store: ModelStore, refs: References, faces: np.ndarray) -> FaceQuality
         closer_than_any_test=float(np.mean(to_train < np.percentile(test_to_train, 1))))
 
 
+def vae_latent_report(store: ModelStore, faces: np.ndarray) -> dict[str, float]:
+    """The VAE on test ``faces``: reconstruction MSE of the latent means on [0, 1] pixels, KL to
+    the prior per latent dimension (nats, mean over faces and dimensions) and the number of
+    active dimensions (variance of the latent means over the faces above 0.01)."""
+    mean, logvar = store.encode_faces(faces)
+    kl = 0.5 * (mean ** 2 + np.exp(logvar) - 1.0 - logvar)
+    return {"test_mse": float(per_image_mse(faces, store.decode_latents(mean)).mean()),
+            "kl_per_dim": float(kl.mean()),
+            "kl_total": float(kl.sum(1).mean()),
+            "active_dims": int((mean.var(0) > 0.01).sum()),
+            "latent_mean_std": float(mean.std()),
+            "posterior_std": float(np.exp(0.5 * logvar).mean())}
+
+
 def vae_sampler(store: ModelStore) -> Sampler:
     def sample(count: int, seed: int) -> np.ndarray:
         z = torch.randn(count, LATENT_DIM, generator=torch.Generator().manual_seed(seed))
@@ -210,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     store = ModelStore(args.checkpoints, "cpu")
-    refs = references(store, resolve_data_root(args.data), args.seed)
+    root = resolve_data_root(args.data)
+    refs = references(store, root, args.seed)
     print(json.dumps({"floor_frechet": round(refs.floor, 4),
                       "ceiling_frechet": round(refs.ceiling, 4)}), flush=True)
     if args.gan_snapshots:
@@ -222,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
                     if (args.checkpoints / f"{name}.safetensors").is_file()}
     for name, sample in samplers.items():
         quality = judge(store, refs, sample(SAMPLES, args.seed)).rounded()
+        if name == "vae":
+            quality |= {k: round(v, 5) for k, v in vae_latent_report(
+                store, load_faces("test", root).images).items()}
         print(json.dumps({"model": name, **quality}), flush=True)
         if not args.gan_snapshots and not args.no_store:
             _store_quality(args.checkpoints, name, {

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from hw3lab.checkpoints import (
     atomic_path,
     metadata_path,
     read_metadata,
+    record_derived,
     write_json,
 )
 from hw3lab.data.layout import FACE_ATTRIBUTES
@@ -78,16 +78,22 @@ def find_directions(store: ModelStore, samples: int = 20000, seed: int = 0,
 
 def save_directions(found: GanDirections, path: str | os.PathLike,
                     about: dict | None = None) -> Path:
+    """Write the directions (atomically) and a JSON beside them with each boundary's accuracy;
+    with ``about``, also list the file in the folder's manifest with the command that made it."""
     path = Path(path)
     with atomic_path(path) as temporary:
         save_file({"directions": torch.from_numpy(found.directions)}, str(temporary))
-    write_json(metadata_path(path), {
+    description = {
         "attributes": list(FACE_ATTRIBUTES),
         "held_out_accuracy": {n: round(float(a), 2)
                               for n, a in zip(FACE_ATTRIBUTES, found.accuracy, strict=True)},
         "positive_rate": {n: round(float(r), 2)
                           for n, r in zip(FACE_ATTRIBUTES, found.positive_rate, strict=True)},
-        **(about or {})})
+    }
+    if about is None:
+        write_json(metadata_path(path), description)
+    else:
+        record_derived(path.parent, "gan_directions", path, {**description, **about})
     return path
 
 
@@ -116,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     found = find_directions(ModelStore(args.checkpoints, "cpu"), args.samples, args.seed)
-    command = "python -m hw3lab.analysis.gan_directions " + " ".join(
-        sys.argv[1:] if argv is None else argv)
     path = save_directions(found, args.checkpoints / DIRECTIONS_FILE,
-                           {"samples": args.samples, "seed": args.seed, "command": command})
+                           {"family": "gan_directions", "derived_from": "gan.safetensors",
+                            "labelled_by": "attributes.safetensors", "samples": args.samples,
+                            "seed": args.seed})
     for name, accuracy, rate in zip(FACE_ATTRIBUTES, found.accuracy, found.positive_rate,
                                     strict=True):
         print(json.dumps({"attribute": name, "held_out_accuracy": round(float(accuracy), 2),

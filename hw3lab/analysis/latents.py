@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from hw3lab.checkpoints import CheckpointError, atomic_path
+from hw3lab.checkpoints import CheckpointError, atomic_path, record_derived
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.data.readers import Split
 from hw3lab.inference import ModelStore
@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     latents = build_vae_latents(ModelStore(args.checkpoints, args.device),
                                 load_faces("test", args.data))
     path = save_vae_latents(latents, args.checkpoints / LATENTS_FILE)
+    record_derived(args.checkpoints, "vae_latents", path, {
+        "family": "vae_latents", "derived_from": "vae.safetensors", "test_faces": len(latents.mean),
+        "principal_directions": len(latents.principal)})
     print(f"wrote {path}: {len(latents.mean)} test faces, {len(latents.principal)} principal "
           f"and {len(latents.attribute)} attribute directions")
 
