@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from hw3lab import limits
-from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
@@ -115,6 +114,10 @@ class LabContext:
 
     def gan_directions(self) -> np.ndarray:
         """The GAN's (13, 128) attribute directions, shipped beside it."""
+        # Imported on use: the module imports scikit-learn (4 s on this machine's busy cores),
+        # and the lab must serve its first page fast.
+        from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions
+
         with self._lock:
             if self._gan_directions is None:
                 self.require_family("gan")
