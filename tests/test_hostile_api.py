@@ -247,7 +247,9 @@ def test_no_file_outside_the_lab_is_served(http: httpx.Client, client: Client) -
         event, message = raw_call(http, "gan_judge", json.dumps(
             {"data": [{"path": secret, "meta": {"_type": "gradio.FileData"}}]}))
         assert event == "error" and "not uploaded" in message.replace("was not", "not"), message
-    # The lab's own outputs are served (the refusals above are not just a broken route).
-    face, _ = client.predict(1, api_name="/gan_face")
-    served = http.get("gradio_api/file=" + face)
+    # The lab's own outputs are served (the refusals above are not just a broken route); the
+    # server's path, from a raw call (gradio_client hands back its own downloaded copy).
+    event, outputs = raw_call(http, "gan_face", '{"data": [1]}')
+    assert event == "complete", outputs
+    served = http.get("gradio_api/file=" + json.loads(outputs)[0]["path"])
     assert served.status_code == 200 and Image.open(io.BytesIO(served.content)).width > 10
