@@ -37,9 +37,9 @@ from gradio_client import Client, handle_file  # noqa: E402
 from hw3lab.checkpoints import record_in_manifest  # noqa: E402
 from hw3lab.data.examples import render_digits  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
-from hw3lab.random_checkpoints import make_checkpoints  # noqa: E402
-from hw3lab.ui.launch import running_lab  # noqa: E402
-from hw3lab.ui.vae import SLIDER_COUNT  # noqa: E402
+from hw3lab.lab.vae import SLIDER_COUNT  # noqa: E402
+from tests.random_checkpoints import make_checkpoints  # noqa: E402
+from tests.running_lab import running_lab  # noqa: E402
 
 TASK = "usps->mnistm"
 INTERACTIVE_P95_S = 2.0

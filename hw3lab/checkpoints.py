@@ -4,7 +4,6 @@ A checkpoint is ``NAME.safetensors`` (weights, fp16 by default) beside ``NAME.js
 architecture, width, data and provenance, command, seed, revision, metrics, date). Several
 modules live in one file under prefixes (``extractor.``, ``predictor.``). Every write goes to
 a temporary file first and is renamed into place, so a crash never leaves half a file.
-A student's homework ``.pth`` is read with ``torch.load(weights_only=True)`` only.
 """
 
 from __future__ import annotations
@@ -26,12 +25,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from hw3lab.models.digits import rename_homework_keys
+from hw3lab.errors import UserInputError, few
 
 MANIFEST = "manifest.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A checkpoint is missing, damaged or does not fit the model; the message says which."""
 
 
@@ -110,7 +109,7 @@ def load_modules(path: str | os.PathLike, modules: dict[str, nn.Module]) -> dict
 def load_state_strictly(module: nn.Module, state_dict: dict[str, torch.Tensor],
                         source: str) -> None:
     """``load_state_dict(strict=True)`` with a message naming missing, unexpected or
-    mis-shaped keys instead of PyTorch's long traceback."""
+    mis-shaped keys instead of PyTorch's long traceback; ``source`` names the file."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
@@ -118,42 +117,17 @@ def load_state_strictly(module: nn.Module, state_dict: dict[str, torch.Tensor],
                          if expected[k].shape != state_dict[k].shape)
     problems = []
     if missing:
-        problems.append(f"missing keys {_few(missing)}")
+        problems.append(f"missing keys {few(missing)}")
     if unexpected:
-        problems.append(f"unexpected keys {_few(unexpected)}")
+        problems.append(f"unexpected keys {few(unexpected)}")
     if wrong_shape:
         shapes = [f"{k} {tuple(state_dict[k].shape)} != {tuple(expected[k].shape)}"
                   for k in wrong_shape]
-        problems.append(f"wrong shapes {_few(shapes)}")
+        problems.append(f"wrong shapes {few(shapes)}")
     if problems:
         raise CheckpointError(f"{source} does not fit {type(module).__name__}: "
                               + "; ".join(problems))
     module.load_state_dict(state_dict, strict=True)
-
-
-def _few(items: list[str], limit: int = 5) -> str:
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
-    return ", ".join(items[:limit]) + more
-
-
-def load_homework_pth(path: str | os.PathLike, module: nn.Module) -> None:
-    """Load a student's homework state_dict (``.pth``) into ``module`` without unpickling code.
-
-    ``torch.load(weights_only=True)`` refuses any object but tensors and plain containers, so a
-    file carrying a code payload fails here instead of running.
-    """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"missing file {path}") from None
-    except Exception as error:  # noqa: BLE001 - any unpickling failure is the user's file
-        raise CheckpointError(f"{path} is not a plain state_dict that can be loaded safely "
-                              f"({type(error).__name__}: {str(error)[:200]})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} does not hold a state_dict of tensors")
-    load_state_strictly(module, rename_homework_keys(state), str(path))
 
 
 def git_revision() -> str:

@@ -7,7 +7,6 @@ an accuracy over mismatched files would be a wrong number that looks right.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import sys
@@ -15,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from hw3lab import cli
 from hw3lab.analysis.metrics import accuracy
+from hw3lab.errors import UserInputError, few
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserInputError):
     """The two files cannot be compared; the message says why."""
 
 
@@ -51,11 +52,6 @@ def read_labels(path: str | os.PathLike) -> dict[str, int]:
     return labels
 
 
-def _few(names: set[str]) -> str:
-    shown = sorted(names)[:5]
-    return ", ".join(shown) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
 def evaluate_files(predictions: str | os.PathLike, truth: str | os.PathLike) -> float:
     """Accuracy of ``predictions`` against ``truth``; raises EvaluationError on mismatch."""
     predicted, expected = read_labels(predictions), read_labels(truth)
@@ -63,24 +59,21 @@ def evaluate_files(predictions: str | os.PathLike, truth: str | os.PathLike) -> 
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} image(s) of {truth} have no prediction ({_few(missing)})")
+            parts.append(f"{len(missing)} image(s) of {truth} have no prediction ({few(missing)})")
         if extra:
-            parts.append(f"{len(extra)} prediction(s) name images not in {truth} ({_few(extra)})")
+            parts.append(f"{len(extra)} prediction(s) name images not in {truth} ({few(extra)})")
         raise EvaluationError("the files do not list the same images: " + "; ".join(parts))
     names = sorted(expected)
     return accuracy(np.array([predicted[n] for n in names]), np.array([expected[n] for n in names]))
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Accuracy of predicted digit labels.")
+    parser = cli.ArgumentParser(description="Accuracy of predicted digit labels.")
     parser.add_argument("predictions", help="image_name,label CSV written by hw3lab.predict")
     parser.add_argument("truth", help="image_name,label CSV with the true labels")
     args = parser.parse_args(argv)
-    try:
-        value = evaluate_files(args.predictions, args.truth)
-    except EvaluationError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    value = evaluate_files(args.predictions, args.truth)
     print(f"Accuracy: {value:.4f} ({value:.2%})")
     return 0
 

@@ -9,7 +9,6 @@ checkpoint or data is missing is skipped with a message saying so; the others ar
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -21,12 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from hw3lab import cli  # noqa: E402
 from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions  # noqa: E402
 from hw3lab.analysis.metrics import per_image_mse  # noqa: E402
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
 from hw3lab.checkpoints import CheckpointError, atomic_path  # noqa: E402
 from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_faces  # noqa: E402
 from hw3lab.data.layout import resolve_data_root  # noqa: E402
+from hw3lab.errors import UserInputError  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore, gan_noise  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
 from hw3lab.plots import draw_by_label  # noqa: E402
@@ -181,8 +182,9 @@ def make_figures(out: str | os.PathLike, checkpoints: str | os.PathLike = DEFAUL
     return written, skipped
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the homework's figures.")
+    parser = cli.ArgumentParser(description="Write the homework's figures.")
     parser.add_argument("--out", required=True, help="folder for the PNG files")
     parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS))
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data)")
@@ -195,11 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     written, skipped = make_figures(args.out, args.checkpoints, args.data, args.seed,
                                     args.attribute, args.digit_count, args.device)
+    if not written:
+        raise UserInputError(f"no figure could be made; {len(skipped)} skipped, e.g. "
+                             f"{skipped[0]}")
     for path in written:
         print(f"wrote {path}")
     for reason in skipped:
         print(f"skipped {reason}", file=sys.stderr)
-    return 0 if written else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -60,19 +60,18 @@ class DigitModel:
     """An extractor and the predictor it feeds, with the input recipe it was trained on.
 
     ``fast`` is the extractor with BatchNorm folded in (:mod:`hw3lab.fast_inference`), used
-    for inference; ``extractor`` stays the plain module.
+    for inference; ``extractor`` stays the plain module (AdaBN and the benches adapt it).
     """
 
     extractor: Extractor
     predictor: Predictor
     grey: bool
     metadata: dict[str, Any]
-    fast: torch.nn.Module | None = None
+    fast: torch.nn.Module
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 512) features."""
-        extractor = self.fast if self.fast is not None else self.extractor
-        return extractor(digits_for_model(images, self.grey))
+        return self.fast(digits_for_model(images, self.grey))
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 10) class probabilities."""

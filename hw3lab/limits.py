@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from hw3lab.errors import UserInputError
+
 # Uploads: a request larger than this is refused by the server before any callback runs.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # Images: decoded only when at most this large (a PNG of one colour can be tiny on disk);
@@ -56,7 +58,7 @@ class Range:
         return str(int(number)) if number == int(number) else str(number)
 
 
-class LimitError(ValueError):
+class LimitError(UserInputError):
     """An argument outside the lab's limits; the message names it and the allowed range."""
 
 

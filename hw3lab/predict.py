@@ -8,19 +8,18 @@ stops the run with its name and the reason, before anything is written.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from hw3lab.checkpoints import CheckpointError, atomic_path
-from hw3lab.data.images import ImageInputError, fit_digit, open_image
+from hw3lab import cli
+from hw3lab.checkpoints import atomic_path
+from hw3lab.data.images import IMAGE_SUFFIXES, ImageInputError, fit_digit, open_image
 from hw3lab.data.layout import DIGIT_DOMAINS
 from hw3lab.inference import DEFAULT_CHECKPOINTS, METHODS, TASKS, ModelStore
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 BATCH = 1024
 
 
@@ -37,7 +36,7 @@ def image_files(folder: str | os.PathLike) -> list[Path]:
                    in IMAGE_SUFFIXES)
     if not files:
         raise ImageInputError(f"{folder} holds no image files "
-                              f"({', '.join(sorted(IMAGE_SUFFIXES))})")
+                              f"({', '.join(IMAGE_SUFFIXES)})")
     return files
 
 
@@ -73,8 +72,9 @@ def write_predictions(rows: list[tuple[str, int]], out: str | os.PathLike) -> No
         temporary.write_text("image_name,label\n" + "".join(f"{n},{y}\n" for n, y in rows))
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Predict digit labels for a folder of images.")
+    parser = cli.ArgumentParser(description="Predict digit labels for a folder of images.")
     parser.add_argument("--target", required=True, choices=DIGIT_DOMAINS,
                         help="the target domain (picks the task that adapts to it)")
     parser.add_argument("--images", required=True, help="folder of digit images")
@@ -83,12 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS))
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
-    try:
-        rows = predict_folder(args.images, args.target, args.method,
-                              ModelStore(args.checkpoints, args.device))
-    except (ImageInputError, CheckpointError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    rows = predict_folder(args.images, args.target, args.method,
+                          ModelStore(args.checkpoints, args.device))
     write_predictions(rows, args.out)
     print(f"wrote {len(rows)} predictions to {args.out}")
     return 0

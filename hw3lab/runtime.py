@@ -10,6 +10,8 @@ from pathlib import Path
 
 import torch
 
+from hw3lab.errors import UserInputError
+
 PRECISIONS = ("auto", "bf16", "fp32")
 
 
@@ -19,7 +21,7 @@ def pick_device(requested: str | None = None) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(requested)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {requested!r} was asked for but no CUDA GPU is available")
+        raise UserInputError(f"device {requested!r} was asked for but no CUDA GPU is available")
     return device
 
 
@@ -37,7 +39,7 @@ def resolve_precision(requested: str, device: torch.device) -> str:
     """'auto' -> 'bf16' on CUDA and on a CPU with native bf16, else 'fp32'; a request for bf16
     where it is emulated is honoured (it is correct, only slower)."""
     if requested not in PRECISIONS:
-        raise ValueError(f"precision {requested!r}: expected one of {', '.join(PRECISIONS)}")
+        raise UserInputError(f"precision {requested!r}: expected one of {', '.join(PRECISIONS)}")
     if requested != "auto":
         return requested
     return "bf16" if device.type == "cuda" or cpu_has_bf16() else "fp32"

@@ -1,4 +1,4 @@
-"""Bad images for the lab's tests (random checkpoints: :mod:`hw3lab.random_checkpoints`)."""
+"""Bad images for the lab's tests (random checkpoints: :mod:`tests.random_checkpoints`)."""
 
 from __future__ import annotations
 

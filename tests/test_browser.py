@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from hw3lab.data.examples import render_digits
-from hw3lab.random_checkpoints import make_checkpoints
-from hw3lab.ui.launch import ROOT, running_lab
+from tests.conftest import AUTH, RunningLab
+from tests.running_lab import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("HW3LAB_SCREENSHOTS") or ROOT / "runs" / "screenshots")
@@ -26,20 +26,23 @@ TIMEOUT_MS = 30_000
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Debian chromium is not installed"),
 ]
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def page(running: RunningLab) -> Iterator:
+    """A browser page on the session's lab, logged in (the login form's own request)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
-    checkpoints = make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
-    with running_lab("--checkpoints", str(checkpoints)) as (url, _, _), \
-            playwright_api.sync_playwright() as playwright:
+    with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
+        login = page.context.request.post(running.url + "login",
+                                          form={"username": AUTH[0], "password": AUTH[1]})
+        assert login.ok, login.status
+        page.goto(running.url)
         page.get_by_text("hw3lab: VAE, DCGAN and domain adaptation").wait_for()
         yield page
         browser.close()

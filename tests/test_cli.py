@@ -1,4 +1,5 @@
-"""Every training CLI: --help, a --dry-run into a temporary folder, and --resume."""
+"""Every training CLI: --help, the options each recipe's dataclass gives it, a --dry-run into
+a temporary folder, and --resume."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import pytest
 
 from hw3lab.checkpoints import read_manifest
 from hw3lab.inference import ModelStore
-from hw3lab.training.cli import supervised_main
-from tests.fixtures_training import TINY_WIDTH, tiny_data  # noqa: F401 - fixture
-from train import adda, dann, gan, vae
+from hw3lab.training.adda import AddaConfig
+from hw3lab.training.arguments import add_config, config_from, training_parser
+from hw3lab.training.dann import DannConfig
+from hw3lab.training.digits import for_task
+from hw3lab.training.gan import GanConfig
+from tests.random_checkpoints import TINY_WIDTH
+from train import adda, attributes, dann, gan, source_only, target_only, vae
 
-MAINS = {
-    "source_only": lambda argv: supervised_main("source_only", argv),
-    "target_only": lambda argv: supervised_main("target_only", argv),
-    "dann": dann.main, "adda": adda.main, "vae": vae.main, "gan": gan.main,
-}
+MAINS = {"source_only": source_only.main, "target_only": target_only.main, "dann": dann.main,
+         "adda": adda.main, "vae": vae.main, "gan": gan.main, "attributes": attributes.main}
 
 
 def lines(output: str) -> list[dict]:
@@ -35,12 +37,40 @@ def test_help(name: str, capsys: pytest.CaptureFixture) -> None:
         assert option in help_text
 
 
+def test_options_come_from_the_recipe_dataclass() -> None:
+    parser = training_parser("test")
+    add_config(parser, DannConfig, {}, per_task=("batch_size", "grey"))
+    defaults = config_from(DannConfig, parser.parse_args([]))
+    assert defaults.batch_size is None and defaults.grey is None  # decided per task
+    assert defaults.gamma == DannConfig.gamma and defaults.anneal_lr is True
+    chosen = config_from(DannConfig, parser.parse_args(["--max-lambda", "0.3", "--no-anneal-lr",
+                                                        "--augment", "--batch-size", "32"]))
+    assert (chosen.max_lambda, chosen.anneal_lr, chosen.augment) == (0.3, False, True)
+    assert for_task(chosen, "svhn", "usps").batch_size == 32
+
+
+def test_per_task_settings_follow_the_homework() -> None:
+    config = for_task(AddaConfig(batch_size=None, grey=None), "mnistm", "svhn",
+                      {"mnistm-svhn": 1e-3})
+    assert (config.batch_size, config.grey, config.lr) == (256, True, 1e-3)
+    assert for_task(DannConfig(batch_size=None, grey=None), "usps", "mnistm").batch_size == 64
+    assert for_task(AddaConfig(lr=5e-5), "mnistm", "svhn", {"mnistm-svhn": 1e-3}).lr == 5e-5
+
+
+def test_gan_options_only_override_the_chosen_recipe() -> None:
+    parser = training_parser("test")
+    add_config(parser, GanConfig, {}, overrides_only=True)
+    args = parser.parse_args(["--ema", "0"])
+    assert args.lr is None and args.ema == 0.0
+
+
 def _common(tmp_path: Path, data: Path) -> list[str]:
     return ["--data", str(data), "--out", str(tmp_path / "ckpt"), "--state-dir",
             str(tmp_path / "runs"), "--device", "cpu", "--no-progress", "--dry-run"]
 
 
-def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,  # noqa: F811
+@pytest.mark.slow
+def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     argv = [*_common(tmp_path, tiny_data), "--source", "svhn", "--target", "usps", "--augment"]
     for name in ("source_only", "target_only", "dann", "adda"):
@@ -57,25 +87,28 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,  # noqa: F8
     assert all(store.digits("svhn", "usps", m).metadata["recipe"]["augment"]
                for m in ("source_only", "dann", "adda"))
     entries = read_manifest(tmp_path / "ckpt")["checkpoints"]
-    assert {f"digits/svhn-usps-{m}" for m in MAINS if m not in ("vae", "gan")} <= set(entries)
+    digit_methods = ("source_only", "target_only", "dann", "adda")
+    assert {f"digits/svhn-usps-{m}" for m in digit_methods} <= set(entries)
     assert entries["digits/svhn-usps-dann"]["seed"] == 0
 
 
-def test_adda_reuses_an_existing_source_only_checkpoint(tmp_path: Path, tiny_data: Path,  # noqa: F811
+@pytest.mark.slow
+def test_adda_reuses_an_existing_source_only_checkpoint(tmp_path: Path, tiny_data: Path,
                                                         capsys: pytest.CaptureFixture) -> None:
     argv = [*_common(tmp_path, tiny_data), "--source", "usps", "--target", "mnistm"]
-    supervised_main("source_only", argv)
-    source_only = tmp_path / "ckpt" / "digits" / "usps-mnistm-source_only.safetensors"
-    before = source_only.read_bytes()
+    source_only.main(argv)
+    checkpoint = tmp_path / "ckpt" / "digits" / "usps-mnistm-source_only.safetensors"
+    before = checkpoint.read_bytes()
     capsys.readouterr()
     adda.main(argv)
     out = capsys.readouterr().out
     assert "usps-mnistm-source_only-seed0" not in out  # no pretraining run
-    assert source_only.read_bytes() == before
+    assert checkpoint.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_class_weighted_adda_prints_its_weights_and_records_them(
-        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:  # noqa: F811
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:
     adda.main([*_common(tmp_path, tiny_data), "--source", "usps", "--target", "mnistm",
                "--class-weighted"])
     out = lines(capsys.readouterr().out)
@@ -85,8 +118,9 @@ def test_class_weighted_adda_prints_its_weights_and_records_them(
     assert model.metadata["recipe"]["class_weighted"] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["vae", "gan"])
-def test_dry_run_of_the_face_clis(name: str, tmp_path: Path, tiny_data: Path,  # noqa: F811
+def test_dry_run_of_the_face_clis(name: str, tmp_path: Path, tiny_data: Path,
                                   capsys: pytest.CaptureFixture) -> None:
     MAINS[name]([*_common(tmp_path, tiny_data), "--width", str(TINY_WIDTH)])
     assert lines(capsys.readouterr().out)[-1]["epoch"] == 1
@@ -94,7 +128,8 @@ def test_dry_run_of_the_face_clis(name: str, tmp_path: Path, tiny_data: Path,  #
     assert (store.vae() if name == "vae" else store.gan())[2]["width"] == TINY_WIDTH
 
 
-def test_resume_after_an_interruption(tmp_path: Path, tiny_data: Path,  # noqa: F811
+@pytest.mark.slow
+def test_resume_after_an_interruption(tmp_path: Path, tiny_data: Path,
                                       capsys: pytest.CaptureFixture) -> None:
     argv = ["--data", str(tiny_data), "--out", str(tmp_path / "ckpt"), "--state-dir",
             str(tmp_path / "runs"), "--device", "cpu", "--no-progress", "--source", "usps",

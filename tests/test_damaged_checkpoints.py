@@ -1,30 +1,35 @@
 """Tampered or broken checkpoints in a running lab: wrong shapes, a truncated file, a manifest
-naming a file that is gone, a homework .pth carrying code. The affected tab or method answers
-with a message naming the file and the problem; the rest of the lab keeps working."""
+naming a file that is gone. The affected tab or method answers with a message naming the file
+and the problem; the rest of the lab keeps working."""
 
 from __future__ import annotations
 
 import json
-import pickle
+import shutil
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import pytest
 import torch
 
-from hw3lab.checkpoints import CheckpointError, load_homework_pth, save_checkpoint
+from hw3lab.checkpoints import save_checkpoint
 from hw3lab.inference import digit_checkpoint
-from hw3lab.models import Decoder, Encoder, Extractor
-from hw3lab.random_checkpoints import TASK, make_checkpoints
-from hw3lab.ui import digits, gan, tsne, vae
-from hw3lab.ui.common import LabContext, user_errors
+from hw3lab.lab import LabContext, digits, gan, tsne, vae
+from hw3lab.models import Decoder, Encoder
+from hw3lab.ui.widgets import user_errors
+from tests.random_checkpoints import TASK
 
 TASK_NAME = "->".join(TASK)
 
 
-def lab(directory: Path) -> LabContext:
-    return LabContext(make_checkpoints(directory), directory / "no-data")
+@pytest.fixture
+def damage(lab_checkpoints: Path, tmp_path: Path) -> Path:
+    """A copy of the session's random checkpoints, for one test to damage."""
+    return Path(shutil.copytree(lab_checkpoints, tmp_path / "checkpoints"))
+
+
+def lab_on(directory: Path) -> LabContext:
+    return LabContext(directory, directory / "no-data")
 
 
 def serves_faces_and_digits(ctx: LabContext, faces: tuple[str, ...] = ("vae", "gan")) -> None:
@@ -37,10 +42,10 @@ def serves_faces_and_digits(ctx: LabContext, faces: tuple[str, ...] = ("vae", "g
     assert table[0][1].endswith("%)")  # source-only still classifies
 
 
-def test_wrong_shapes_name_the_file_and_the_keys(tmp_path: Path) -> None:
-    ctx = lab(tmp_path)
+def test_wrong_shapes_name_the_file_and_the_keys(damage: Path) -> None:
+    ctx = lab_on(damage)
     torch.manual_seed(0)  # a wider VAE under the small one's metadata: every conv mis-shaped
-    save_checkpoint(tmp_path / "vae.safetensors", {"encoder": Encoder(0.25),
+    save_checkpoint(damage / "vae.safetensors", {"encoder": Encoder(0.25),
                                                    "decoder": Decoder(0.25)},
                     {"family": "vae", "width": 0.125})
     for call in (lambda: vae.random_faces(ctx, 0, 4),
@@ -53,9 +58,9 @@ def test_wrong_shapes_name_the_file_and_the_keys(tmp_path: Path) -> None:
     assert tsne.run_tsne(ctx, f"{TASK_NAME} dann", 60, 10, "class")[0].ndim == 3
 
 
-def test_truncated_file_is_reported_as_damaged(tmp_path: Path) -> None:
-    ctx = lab(tmp_path)
-    weights = tmp_path / "gan.safetensors"
+def test_truncated_file_is_reported_as_damaged(damage: Path) -> None:
+    ctx = lab_on(damage)
+    weights = damage / "gan.safetensors"
     weights.write_bytes(weights.read_bytes()[:weights.stat().st_size // 2])
     with pytest.raises(gr.Error, match=r"gan\.safetensors is damaged or not a safetensors"):
         user_errors(gan.face)(ctx, 1)
@@ -64,9 +69,9 @@ def test_truncated_file_is_reported_as_damaged(tmp_path: Path) -> None:
     serves_faces_and_digits(ctx, faces=("vae",))
 
 
-def test_one_damaged_digit_method_leaves_the_others_answering(tmp_path: Path) -> None:
-    ctx = lab(tmp_path)
-    weights = digit_checkpoint(tmp_path, *TASK, "dann")
+def test_one_damaged_digit_method_leaves_the_others_answering(damage: Path) -> None:
+    ctx = lab_on(damage)
+    weights = digit_checkpoint(damage, *TASK, "dann")
     weights.write_bytes(b"\x00" * 100)
     seen, chart, table = digits.classify_example(ctx, TASK_NAME, 0)
     source_only, dann = table[0][1], table[0][2]
@@ -80,11 +85,11 @@ def test_one_damaged_digit_method_leaves_the_others_answering(tmp_path: Path) ->
     serves_faces_and_digits(ctx)
 
 
-def test_manifest_naming_a_missing_file(tmp_path: Path) -> None:
-    ctx = lab(tmp_path)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
+def test_manifest_naming_a_missing_file(damage: Path) -> None:
+    ctx = lab_on(damage)
+    manifest = json.loads((damage / "manifest.json").read_text())
     assert manifest["checkpoints"]["digits/usps-mnistm-dann"]["file"]
-    weights = digit_checkpoint(tmp_path, *TASK, "dann")
+    weights = digit_checkpoint(damage, *TASK, "dann")
     weights.unlink()
     weights.with_suffix(".json").unlink()
     rows = {(row[0], row[1]): row for row in digits.accuracy_table(ctx)}
@@ -94,42 +99,13 @@ def test_manifest_naming_a_missing_file(tmp_path: Path) -> None:
     assert table[0][2] == "no checkpoint" and table[0][1].endswith("%)")
     with pytest.raises(gr.Error, match="No dann checkpoint for usps-mnistm .*python -m "
                                        "train.dann"):
-        user_errors(digits.batch_csv)(ctx, TASK_NAME, "dann", [str(tmp_path / "x.png")])
+        user_errors(digits.batch_csv)(ctx, TASK_NAME, "dann", [str(damage / "x.png")])
     serves_faces_and_digits(ctx)
 
 
-def test_damaged_manifest_is_named(tmp_path: Path) -> None:
-    ctx = lab(tmp_path)
-    (tmp_path / "manifest.json").write_text("{not json")
+def test_damaged_manifest_is_named(damage: Path) -> None:
+    ctx = lab_on(damage)
+    (damage / "manifest.json").write_text("{not json")
     with pytest.raises(gr.Error, match=r"manifest\.json is not valid JSON"):
         user_errors(digits.accuracy_table)(ctx)
     serves_faces_and_digits(ctx)
-
-
-class _Payload:
-    """Unpickling this would create a file: proof that code ran."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (Path.touch, (Path(self.marker),))
-
-
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
-def test_homework_pth_with_a_code_payload_never_runs(tmp_path: Path) -> None:
-    marker = tmp_path / "payload-ran"
-    state = {**Extractor().state_dict(), "conv.0.weight": _Payload(str(marker))}
-    writers = {"raw pickle, protocol 2": lambda path: path.write_bytes(pickle.dumps(state, 2)),
-               "raw pickle, newest protocol": lambda path: path.write_bytes(
-                   pickle.dumps(state, pickle.HIGHEST_PROTOCOL)),
-               "torch.save zip": lambda path: torch.save(state, path)}
-    for name, write in writers.items():
-        path = tmp_path / "homework.pth"
-        write(path)
-        with pytest.raises(CheckpointError, match="not a plain state_dict"):
-            load_homework_pth(path, Extractor())
-        assert not marker.exists(), name
-    torch.save({"conv.0.weight": np.zeros(3)}, tmp_path / "numpy.pth")
-    with pytest.raises(CheckpointError):  # numpy arrays are not tensors: refused too
-        load_homework_pth(tmp_path / "numpy.pth", Extractor())

@@ -7,20 +7,19 @@ from pathlib import Path
 import pytest
 
 from hw3lab import figures
-from tests.fixtures_training import (  # noqa: F401 - fixtures
-    random_checkpoints,
-    tiny_data,
-    write_random_checkpoints,
-)
+from hw3lab.inference import TASKS
+from tests.random_checkpoints import TINY_WIDTH, make_checkpoints
 
 FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png",
                 "gan_attribute_strips.png"}
+pytestmark = pytest.mark.slow  # a t-SNE per figure
+
 DIGIT_FIGURES = {f"tsne_{task}_{m}.png" for task in ("usps-mnistm", "mnistm-svhn", "svhn-usps")
                  for m in ("dann", "adda")}
 
 
-def test_every_figure_from_the_checkpoints(tmp_path: Path, tiny_data: Path,  # noqa: F811
-                                           random_checkpoints: Path) -> None:  # noqa: F811
+def test_every_figure_from_the_checkpoints(tmp_path: Path, tiny_data: Path,
+                                           random_checkpoints: Path) -> None:
     written, skipped = figures.make_figures(tmp_path / "figs", random_checkpoints, tiny_data,
                                             digit_count=8, device="cpu")
     assert skipped == []
@@ -29,8 +28,8 @@ def test_every_figure_from_the_checkpoints(tmp_path: Path, tiny_data: Path,  # n
 
 
 def test_missing_face_checkpoints_are_reported_and_digits_still_drawn(
-        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:  # noqa: F811
-    checkpoints = write_random_checkpoints(tmp_path / "ckpt", faces=False)
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:
+    checkpoints = make_checkpoints(tmp_path / "ckpt", faces=False, width=TINY_WIDTH, tasks=TASKS)
     code = figures.main(["--out", str(tmp_path / "figs"), "--checkpoints", str(checkpoints),
                          "--data", str(tiny_data), "--digit-count", "8", "--device", "cpu"])
     assert code == 0

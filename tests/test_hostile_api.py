@@ -3,7 +3,8 @@ wrong-typed, huge and malformed arguments with a clear message (never a stack tr
 "Error") and keeps serving; ``--auth`` refuses anonymous calls; no file outside the lab's own
 folders is served, whatever the path looks like.
 
-One lab (random small checkpoints, no data, behind ``--auth``) on 127.0.0.1 serves every test.
+The session's one lab (tests/conftest.py: random small checkpoints, no data, behind ``--auth``)
+serves every test.
 """
 
 from __future__ import annotations
@@ -18,24 +19,19 @@ from typing import Any
 
 import httpx
 import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from hw3lab import limits
+from hw3lab.data.examples import render_digits
+from hw3lab.lab.vae import SLIDER_COUNT
+from tests.conftest import AUTH, RunningLab
+from tests.fixtures_ui import bad_images
 
-from gradio_client import Client, handle_file  # noqa: E402
-from gradio_client.exceptions import AppError  # noqa: E402
-
-from hw3lab import limits  # noqa: E402
-from hw3lab.data.examples import render_digits  # noqa: E402
-from hw3lab.random_checkpoints import make_checkpoints  # noqa: E402
-from hw3lab.ui.launch import running_lab  # noqa: E402
-from hw3lab.ui.vae import SLIDER_COUNT  # noqa: E402
-from tests.fixtures_ui import bad_images  # noqa: E402
-
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 TASK = "usps->mnistm"
-AUTH = ("student", "hw3-secret")
 # Sent wherever a number is expected (NaN and infinities go as JSON literals: see test_nan_...).
 NUMBERS: list[Any] = ["abc", None, "nan", "-inf", "", -5, 10**30, 10**400, "9" * 100_000,
                       [1, 2], {"a": 1}]
@@ -70,17 +66,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    checkpoints = make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
-    with running_lab("--checkpoints", str(checkpoints), "--data",
-                     str(tmp_path_factory.mktemp("empty") / "hw3_data"),
-                     "--auth", ":".join(AUTH)) as (url, _, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(lab: str) -> Client:
-    return Client(lab, auth=AUTH, verbose=False)
+def lab(running: RunningLab) -> str:
+    return running.url
 
 
 @pytest.fixture(scope="module")
@@ -260,26 +247,9 @@ def test_no_file_outside_the_lab_is_served(http: httpx.Client, client: Client) -
         event, message = raw_call(http, "gan_judge", json.dumps(
             {"data": [{"path": secret, "meta": {"_type": "gradio.FileData"}}]}))
         assert event == "error" and "not uploaded" in message.replace("was not", "not"), message
-    # The lab's own outputs are served (the refusals above are not just a broken route).
-    face, _ = client.predict(1, api_name="/gan_face")
-    served = http.get("gradio_api/file=" + face)
+    # The lab's own outputs are served (the refusals above are not just a broken route); the
+    # server's path, from a raw call (gradio_client hands back its own downloaded copy).
+    event, outputs = raw_call(http, "gan_face", '{"data": [1]}')
+    assert event == "complete", outputs
+    served = http.get("gradio_api/file=" + json.loads(outputs)[0]["path"])
     assert served.status_code == 200 and Image.open(io.BytesIO(served.content)).width > 10
-
-
-def test_identical_outputs_never_rewrite_a_served_file(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Gradio's image cache, as the lab serves it: the second identical image leaves the first
-    file untouched (a download in progress never reads a file being rewritten)."""
-    from gradio import processing_utils
-
-    from hw3lab.ui.app import atomic_gradio_image_cache
-
-    monkeypatch.setattr(processing_utils, "save_pil_to_cache", processing_utils.save_pil_to_cache)
-    atomic_gradio_image_cache()
-    image = Image.new("RGB", (16, 16), (1, 2, 3))
-    first = Path(processing_utils.save_pil_to_cache(image, str(tmp_path), format="png"))
-    inode = first.stat().st_ino
-    second = Path(processing_utils.save_pil_to_cache(image, str(tmp_path), format="png"))
-    assert second == first and first.stat().st_ino == inode
-    assert Image.open(first).getpixel((0, 0)) == (1, 2, 3)
-    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no temporary left

@@ -17,13 +17,13 @@ import torch
 
 from hw3lab.checkpoints import MANIFEST, load_tensors, read_manifest
 from hw3lab.inference import ModelStore
-from hw3lab.training.cli import run_name
+from hw3lab.training.digits import run_name
 from tests.hw3_fixtures import write_hw3_data
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 30
 KILL_AFTER_EPOCHS = 2
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # two training processes
 
 
 def train(data: Path, out: Path, state: Path, *extra: str) -> subprocess.Popen:
@@ -74,10 +74,8 @@ def test_sigkill_then_resume_continues_from_the_saved_epoch(tmp_path: Path) -> N
     state_path, log = state_dir / f"{name}.state.pt", state_dir / f"{name}.jsonl"
 
     first = train(data, out, state_dir)
-    deadline = time.monotonic() + 180
-    while len(logged_epochs(log)) < KILL_AFTER_EPOCHS:
+    while len(logged_epochs(log)) < KILL_AFTER_EPOCHS:  # pytest-timeout ends a hang
         assert first.poll() is None, first.communicate()[0]
-        assert time.monotonic() < deadline, "no epoch logged in time"
         time.sleep(0.05)
     first.send_signal(signal.SIGKILL)
     first.wait()

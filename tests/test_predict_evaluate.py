@@ -10,10 +10,9 @@ import pytest
 from PIL import Image
 
 from hw3lab import evaluate, predict
-from tests.fixtures_training import random_checkpoints, tiny_data  # noqa: F401 - fixtures
 
 
-def _images(tiny_data: Path, tmp_path: Path) -> tuple[Path, Path]:  # noqa: F811
+def _images(tiny_data: Path, tmp_path: Path) -> tuple[Path, Path]:
     folder = tmp_path / "images"
     shutil.copytree(tiny_data / "digits" / "usps" / "test", folder)
     gt = tmp_path / "gt.csv"
@@ -21,8 +20,8 @@ def _images(tiny_data: Path, tmp_path: Path) -> tuple[Path, Path]:  # noqa: F811
     return folder, gt
 
 
-def test_predict_then_evaluate_round_trip(tmp_path: Path, tiny_data: Path,  # noqa: F811
-                                          random_checkpoints: Path,  # noqa: F811
+def test_predict_then_evaluate_round_trip(tmp_path: Path, tiny_data: Path,
+                                          random_checkpoints: Path,
                                           capsys: pytest.CaptureFixture) -> None:
     folder, gt = _images(tiny_data, tmp_path)
     (folder / "notes.txt").write_text("not an image, ignored")
@@ -43,8 +42,8 @@ def test_predict_then_evaluate_round_trip(tmp_path: Path, tiny_data: Path,  # no
     assert evaluate.evaluate_files(gt, gt) == 1.0
 
 
-def test_predict_names_an_unreadable_file(tmp_path: Path, tiny_data: Path,  # noqa: F811
-                                          random_checkpoints: Path,  # noqa: F811
+def test_predict_names_an_unreadable_file(tmp_path: Path, tiny_data: Path,
+                                          random_checkpoints: Path,
                                           capsys: pytest.CaptureFixture) -> None:
     folder, _ = _images(tiny_data, tmp_path)
     (folder / "broken.png").write_bytes(b"not a png")
@@ -57,7 +56,7 @@ def test_predict_names_an_unreadable_file(tmp_path: Path, tiny_data: Path,  # no
     assert "broken.png" in error and "not a readable image" in error and "odd.png" not in error
 
 
-def test_predict_explains_a_missing_checkpoint(tmp_path: Path, tiny_data: Path,  # noqa: F811
+def test_predict_explains_a_missing_checkpoint(tmp_path: Path, tiny_data: Path,
                                                capsys: pytest.CaptureFixture) -> None:
     folder, _ = _images(tiny_data, tmp_path)
     code = predict.main(["--target", "usps", "--images", str(folder), "--out",

@@ -17,9 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from hw3lab.random_checkpoints import make_checkpoints
-from hw3lab.ui import digits, gan, vae
-from hw3lab.ui.common import LabContext, user_errors
+from hw3lab.lab import LabContext, digits, gan, vae
+from hw3lab.ui.widgets import user_errors
 
 TASK = "usps->mnistm"
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
@@ -28,10 +27,7 @@ FORMATS = ["PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "ICO"]
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> LabContext:
-    directory = tmp_path_factory.mktemp("checkpoints")
-    return LabContext(make_checkpoints(directory), directory / "no-data")
+pytestmark = pytest.mark.slow  # hundreds of images through every callback
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +44,13 @@ def works_or_clear_error(call: Callable[[], Any]) -> None:
         assert message.strip() and len(message) < 600 and "Traceback" not in message
 
 
-def upload_callbacks(ctx: LabContext, path: str) -> list[Callable[[], Any]]:
+def upload_callbacks(lab: LabContext, path: str) -> list[Callable[[], Any]]:
     """Every callback that takes an uploaded image file."""
-    return [lambda: digits.classify_uploads(ctx, TASK, [path]),
-            lambda: gan.judge(ctx, path),
-            lambda: vae.reconstruct(ctx, [path], None, 0),
-            lambda: vae.start_face(ctx, "upload", 0, path),
-            lambda: digits.batch_csv(ctx, TASK, "dann", [path])]
+    return [lambda: digits.classify_uploads(lab, TASK, [path]),
+            lambda: gan.judge(lab, path),
+            lambda: vae.reconstruct(lab, [path], None, 0),
+            lambda: vae.start_face(lab, "upload", 0, path),
+            lambda: digits.batch_csv(lab, TASK, "dann", [path])]
 
 
 def write(directory: Path, data: bytes, suffix: str) -> str:
@@ -66,10 +62,10 @@ def write(directory: Path, data: bytes, suffix: str) -> str:
 @SETTINGS
 @given(data=st.binary(max_size=2048), suffix=st.sampled_from([".png", ".jpg", ".gif", ".bin"]),
        header=st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"\xff\xd8\xff", b"BM"]))
-def test_random_bytes(ctx: LabContext, uploads: Path, data: bytes, suffix: str,
+def test_random_bytes(lab: LabContext, uploads: Path, data: bytes, suffix: str,
                       header: bytes) -> None:
     path = write(uploads, header + data, suffix)
-    for call in upload_callbacks(ctx, path):
+    for call in upload_callbacks(lab, path):
         works_or_clear_error(call)
 
 
@@ -107,14 +103,14 @@ def encode(array: np.ndarray, image_format: str, mode: str | None) -> bytes | No
 @SETTINGS
 @given(array=images, image_format=st.sampled_from(FORMATS),
        mode=st.sampled_from([None, "RGB", "RGBA", "L", "LA", "P", "1", "I;16", "CMYK"]))
-def test_random_small_images(ctx: LabContext, uploads: Path, array: np.ndarray,
+def test_random_small_images(lab: LabContext, uploads: Path, array: np.ndarray,
                              image_format: str, mode: str | None) -> None:
     data = encode(array, image_format, mode)
     if data is not None:
         path = write(uploads, data, "." + image_format.lower())
-        for call in upload_callbacks(ctx, path):
+        for call in upload_callbacks(lab, path):
             works_or_clear_error(call)
     # The webcam and the sketchpad hand the callbacks arrays, not files.
-    works_or_clear_error(lambda: vae.reconstruct(ctx, None, array, 0))
-    works_or_clear_error(lambda: digits.classify_sketch(ctx, TASK, {"composite": array}))
-    works_or_clear_error(lambda: digits.classify_sketch(ctx, TASK, array))
+    works_or_clear_error(lambda: vae.reconstruct(lab, None, array, 0))
+    works_or_clear_error(lambda: digits.classify_sketch(lab, TASK, {"composite": array}))
+    works_or_clear_error(lambda: digits.classify_sketch(lab, TASK, array))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from hw3lab.analysis.metrics import per_image_mse
-from hw3lab.data.transforms import faces_for_model, faces_to_uint8
+from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8
 from hw3lab.models import VAE, Extractor, Predictor
 from hw3lab.training.adda import class_weights
 from hw3lab.training.common import (
@@ -20,7 +20,7 @@ from hw3lab.training.common import (
     index_batches,
     progress_fraction,
 )
-from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout, model_input
+from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
 from hw3lab.training.vae import reconstruction_mse
 
@@ -69,6 +69,7 @@ def _run(tmp_path, epochs: int, budget: float | None = None) -> tuple[Run, Digit
     return run, nets, config
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_saved_epoch_with_optimizer_state(tmp_path) -> None:
     data, val = _digits(), _digits(8, seed=1)
     straight, straight_nets, config = _run(tmp_path / "a", epochs=2)
@@ -106,7 +107,7 @@ def test_adapt_batchnorm_uses_the_target_statistics() -> None:
     adapt_batchnorm(extractor, target, grey=True, batch_size=8)
     first = extractor.extract[0].block
     with torch.no_grad():
-        out = first[0](model_input(target, True))
+        out = first[0](digits_for_model(target, True))
     assert torch.allclose(first[1].running_mean, out.mean(dim=(0, 2, 3)), atol=1e-4)
     assert not extractor.training and first[1].momentum == 0.1
 

@@ -1,33 +1,29 @@
-"""The lab's callbacks, called directly (no server): each tab's features, bad inputs, and
-missing checkpoints or data degrading to a clear message."""
+"""The lab's operations, called directly as the tabs' callbacks are (no server): each tab's
+features, bad inputs, and missing checkpoints or data degrading to a clear message."""
 
 from __future__ import annotations
 
-import time
 import zipfile
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
+from gradio import processing_utils
 from PIL import Image
 
 from hw3lab import limits
 from hw3lab.data.examples import render_digits
-from hw3lab.random_checkpoints import make_checkpoints
-from hw3lab.ui import digits, gan, tsne, vae
+from hw3lab.lab import LabContext, digits, gan, tsne, vae
+from hw3lab.lab.inputs import sketch_digit
+from hw3lab.ui import gradio_cache
 from hw3lab.ui.app import build_lab
-from hw3lab.ui.common import LabContext, user_errors
+from hw3lab.ui.widgets import user_errors
 from tests.fixtures_ui import bad_images, png_bytes
+from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
 SLIDERS = vae.SLIDER_COUNT
-
-
-@pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> LabContext:
-    directory = make_checkpoints(tmp_path_factory.mktemp("checkpoints"))
-    return LabContext(directory, tmp_path_factory.mktemp("no-data") / "hw3_data")
 
 
 @pytest.fixture
@@ -46,64 +42,64 @@ def a_face(tmp_path: Path, name: str = "face.jpg", size: tuple[int, int] = (120,
     return str(tmp_path / name)
 
 
-def test_vae_sliders_move_the_face_and_starts_are_reproducible(ctx: LabContext) -> None:
-    base, face = vae.start_face(ctx, "random", 7, None)
+def test_vae_sliders_move_the_face_and_starts_are_reproducible(lab: LabContext) -> None:
+    base, face = vae.start_face(lab, "random", 7, None)
     assert face.shape == (256, 256, 3) and len(base) == 128
-    again, _ = vae.start_face(ctx, "random", 7, None)
+    again, _ = vae.start_face(lab, "random", 7, None)
     assert base == again
-    still = vae.decode_sliders(ctx, base, *[0] * SLIDERS)
+    still = vae.decode_sliders(lab, base, *[0] * SLIDERS)
     np.testing.assert_array_equal(still, face)
     smiling = [0] * SLIDERS
     smiling[limits.PRINCIPAL_DIRECTIONS + 9] = 2.0
-    assert not np.array_equal(vae.decode_sliders(ctx, base, *smiling), face)
+    assert not np.array_equal(vae.decode_sliders(lab, base, *smiling), face)
     principal = [2.5] + [0] * (SLIDERS - 1)
-    assert not np.array_equal(vae.decode_sliders(ctx, None, *principal),
-                              vae.decode_sliders(ctx, None, *[0] * SLIDERS))
-    test_base, _ = vae.start_face(ctx, "test face", 3, None)
-    np.testing.assert_allclose(test_base, ctx.latents().mean[3])
+    assert not np.array_equal(vae.decode_sliders(lab, None, *principal),
+                              vae.decode_sliders(lab, None, *[0] * SLIDERS))
+    test_base, _ = vae.start_face(lab, "test face", 3, None)
+    np.testing.assert_allclose(test_base, lab.latents().mean[3])
 
 
-def test_vae_slider_values_are_checked(ctx: LabContext) -> None:
+def test_vae_slider_values_are_checked(lab: LabContext) -> None:
     decode = user_errors(vae.decode_sliders)
     with pytest.raises(gr.Error, match="between -3 and 3"):
-        decode(ctx, None, 9, *[0] * (SLIDERS - 1))
+        decode(lab, None, 9, *[0] * (SLIDERS - 1))
     with pytest.raises(gr.Error, match="slider values"):
-        decode(ctx, None, 0)
+        decode(lab, None, 0)
     with pytest.raises(gr.Error, match="test face number"):
-        user_errors(vae.start_face)(ctx, "test face", 10_000, None)
+        user_errors(vae.start_face)(lab, "test face", 10_000, None)
 
 
-def test_vae_reconstruction_random_grid_and_interpolation(ctx: LabContext,
+def test_vae_reconstruction_random_grid_and_interpolation(lab: LabContext,
                                                           tmp_path: Path) -> None:
     uploads = [a_face(tmp_path, f"face{i}.png") for i in range(3)]
-    panel, table = vae.reconstruct(ctx, uploads, None, 0)
+    panel, table = vae.reconstruct(lab, uploads, None, 0)
     assert panel.ndim == 3 and [row[0] for row in table] == ["face0.png", "face1.png",
                                                              "face2.png", "mean"]
     assert all(float(row[1]) >= 0 for row in table)
     with pytest.raises(gr.Error, match="hw3_data"):
-        user_errors(vae.reconstruct)(ctx, None, None, 5)
-    grid = vae.random_faces(ctx, 4, 32)
-    np.testing.assert_array_equal(grid, vae.random_faces(ctx, 4, 32))
-    assert not np.array_equal(grid, vae.random_faces(ctx, 5, 32))
-    strip = vae.interpolate(ctx, "random", 1, None, "upload", 0, uploads[0], 6)
+        user_errors(vae.reconstruct)(lab, None, None, 5)
+    grid = vae.random_faces(lab, 4, 32)
+    np.testing.assert_array_equal(grid, vae.random_faces(lab, 4, 32))
+    assert not np.array_equal(grid, vae.random_faces(lab, 5, 32))
+    strip = vae.interpolate(lab, "random", 1, None, "upload", 0, uploads[0], 6)
     assert strip.shape[1] > 5 * strip.shape[0]
 
 
-def test_gan_seeds_grid_interpolation_and_judge(ctx: LabContext, tmp_path: Path) -> None:
-    image, png = gan.face(ctx, 11)
+def test_gan_seeds_grid_interpolation_and_judge(lab: LabContext, tmp_path: Path) -> None:
+    image, png = gan.face(lab, 11)
     assert Image.open(png).size == (image.shape[1], image.shape[0])
-    picture, seeds, _ = gan.grid(ctx, 100, 32)
+    picture, seeds, _ = gan.grid(lab, 100, 32)
     assert seeds == ", ".join(str(s) for s in range(100, 132))
-    np.testing.assert_array_equal(gan.from_seed_list(ctx, seeds)[0], picture)
-    np.testing.assert_array_equal(gan.shared_seeds(ctx, {"seeds": seeds})[0], picture)
-    strip, gif = gan.interpolate(ctx, 1, 2, 5)
+    np.testing.assert_array_equal(gan.from_seed_list(lab, seeds)[0], picture)
+    np.testing.assert_array_equal(gan.shared_seeds(lab, {"seeds": seeds})[0], picture)
+    strip, gif = gan.interpolate(lab, 1, 2, 5)
     assert strip.ndim == 3 and Image.open(gif).n_frames == 8
-    seen, verdict = gan.judge(ctx, a_face(tmp_path))
+    seen, verdict = gan.judge(lab, a_face(tmp_path))
     assert seen.shape == (256, 256, 3) and "discriminator says" in verdict
     with pytest.raises(gr.Error, match="seed"):
-        user_errors(gan.from_seed_list)(ctx, "1, -2")
+        user_errors(gan.from_seed_list)(lab, "1, -2")
     with pytest.raises(gr.Error, match="between 1 and 64"):
-        user_errors(gan.grid)(ctx, 0, 65)
+        user_errors(gan.grid)(lab, 0, 65)
 
 
 def sketch_of_a_one(background: int = 255, ink: int = 0) -> dict:
@@ -114,40 +110,40 @@ def sketch_of_a_one(background: int = 255, ink: int = 0) -> dict:
     return {"background": None, "layers": [], "composite": canvas}
 
 
-def test_digit_sketch_examples_and_uploads(ctx: LabContext, files: dict[str, str]) -> None:
-    seen, chart, table = digits.classify_sketch(ctx, TASK, sketch_of_a_one())
+def test_digit_sketch_examples_and_uploads(lab: LabContext, files: dict[str, str]) -> None:
+    seen, chart, table = digits.classify_sketch(lab, TASK, sketch_of_a_one())
     assert seen.shape == (168, 348, 3) and chart.ndim == 3 and len(table[0]) == 5
     assert seen[:, 180:].max() > 200  # the model's view: a bright stroke on black
-    digits.classify_sketch(ctx, TASK, sketch_of_a_one(background=0, ink=255))
-    _, _, table = digits.classify_example(ctx, TASK, 3)
+    digits.classify_sketch(lab, TASK, sketch_of_a_one(background=0, ink=255))
+    _, _, table = digits.classify_example(lab, TASK, 3)
     assert table[0][0] == "mnistm rendered example 3, label 3"
-    assert len(digits.examples(ctx, TASK)) == digits.EXAMPLES
+    assert len(digits.examples(lab, TASK)) == digits.EXAMPLES
     with pytest.raises(gr.Error, match="blank"):
-        user_errors(digits.classify_sketch)(ctx, TASK, sketch_of_a_one(ink=255))
+        user_errors(digits.classify_sketch)(lab, TASK, sketch_of_a_one(ink=255))
     with pytest.raises(gr.Error, match="blank"):
-        user_errors(digits.classify_sketch)(ctx, TASK, None)
+        user_errors(digits.classify_sketch)(lab, TASK, None)
     with pytest.raises(gr.Error, match="task must be one of"):
-        user_errors(digits.classify_example)(ctx, "usps->svhn", 0)
+        user_errors(digits.classify_example)(lab, "usps->svhn", 0)
 
 
-def test_every_bad_image_gets_a_clear_message(ctx: LabContext, files: dict[str, str]) -> None:
+def test_every_bad_image_gets_a_clear_message(lab: LabContext, files: dict[str, str]) -> None:
     classify = user_errors(digits.classify_uploads)
     for name, (_, expected) in bad_images().items():
         if expected is None:  # RGBA, 16-bit, palette, animated GIF: converted, then used
-            _, _, table = classify(ctx, TASK, [files[name]])
+            _, _, table = classify(lab, TASK, [files[name]])
             assert table[0][0] == name
         else:
             with pytest.raises(gr.Error, match=expected):
-                classify(ctx, TASK, [files[name]])
+                classify(lab, TASK, [files[name]])
     with pytest.raises(gr.Error, match="no file uploaded"):
-        classify(ctx, TASK, [])
+        classify(lab, TASK, [])
     with pytest.raises(gr.Error, match="at most 32 files"):
-        classify(ctx, TASK, [files["rgba.png"]] * 33)
+        classify(lab, TASK, [files["rgba.png"]] * 33)
     with pytest.raises(gr.Error, match="too large"):
-        user_errors(gan.judge)(ctx, files["huge.png"])
+        user_errors(gan.judge)(lab, files["huge.png"])
 
 
-def test_batch_csv_from_files_and_zip(ctx: LabContext, tmp_path: Path,
+def test_batch_csv_from_files_and_zip(lab: LabContext, tmp_path: Path,
                                       files: dict[str, str]) -> None:
     images, _ = render_digits("mnistm", 5)
     archive = tmp_path / "digits.zip"
@@ -155,56 +151,61 @@ def test_batch_csv_from_files_and_zip(ctx: LabContext, tmp_path: Path,
         for i, image in enumerate(images):
             handle.writestr(f"nested/../{i:05d}.png", png_bytes(Image.fromarray(image)))
         handle.writestr("readme.txt", "not an image")
-    path, summary = digits.batch_csv(ctx, TASK, "dann", [str(archive), files["notes.png"]])
+    path, summary = digits.batch_csv(lab, TASK, "dann", [str(archive), files["notes.png"]])
     lines = Path(path).read_text().splitlines()
     assert lines[0] == "image_name,label" and len(lines) == 6
     assert lines[1].startswith("00000.png,") and "Skipped 1" in summary
     with pytest.raises(gr.Error, match="method must be one of"):
-        user_errors(digits.batch_csv)(ctx, TASK, "magic", [str(archive)])
+        user_errors(digits.batch_csv)(lab, TASK, "magic", [str(archive)])
     bomb = tmp_path / "many.zip"
     with zipfile.ZipFile(bomb, "w") as handle:
         for i in range(limits.MAX_BATCH_FILES + 1):
             handle.writestr(f"{i}.png", b"")
     with pytest.raises(gr.Error, match="at most 500"):
-        user_errors(digits.batch_csv)(ctx, TASK, "dann", [str(bomb)])
+        user_errors(digits.batch_csv)(lab, TASK, "dann", [str(bomb)])
 
 
-def test_accuracy_table_and_feature_tsne(ctx: LabContext) -> None:
-    rows = digits.accuracy_table(ctx)
+def test_accuracy_table_and_feature_tsne(lab: LabContext) -> None:
+    rows = digits.accuracy_table(lab)
     assert rows[1] == [TASK, "DANN", "50.0%", "90.0%", "manifest"]
     assert rows[4][-1] == "not trained"
     with pytest.raises(gr.Error, match="needs hw3_data"):
-        user_errors(digits.accuracy_table)(ctx, TASK)
-    picture = digits.feature_tsne(ctx, TASK, 60)
+        user_errors(digits.accuracy_table)(lab, TASK)
+    picture = digits.feature_tsne(lab, TASK, 60)
     assert picture.shape == (600, 1200, 3)
 
 
-def test_interactive_tsne_is_cached_and_clicks_find_points(ctx: LabContext) -> None:
-    picture, embedded = tsne.run_tsne(ctx, tsne.VAE_SPACE, 100, 20, "Smiling")
-    start = time.perf_counter()
-    again, _ = tsne.run_tsne(ctx, tsne.VAE_SPACE, 100, 20, "Smiling")
-    assert time.perf_counter() - start < 1.0
+def test_interactive_tsne_is_cached_and_clicks_find_points(
+        lab: LabContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    picture, embedded = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Smiling")
+    def recomputed(*_: object, **__: object) -> None:
+        raise AssertionError("a cached t-SNE setting was computed again")
+
+    monkeypatch.setattr("sklearn.manifold.TSNE", recomputed)
+    again, _ = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Smiling")
     np.testing.assert_array_equal(picture, again)
+    monkeypatch.undo()
     frame, (px, py) = embedded.frame, embedded.points[17]
     x = frame.left + (px - frame.xlim[0]) / (frame.xlim[1] - frame.xlim[0]) * frame.width
     y = frame.top + (frame.ylim[1] - py) / (frame.ylim[1] - frame.ylim[0]) * frame.height
-    face, caption = tsne.point_at(ctx, embedded, x, y)
+    face, caption = tsne.point_at(lab, embedded, x, y)
     assert caption.startswith("Test face 17 ")  # a click on a point finds that point
     assert face.shape == (256, 256, 3) and caption.startswith("Test face")
-    _, embedded = tsne.run_tsne(ctx, f"{TASK} adda", 60, 10, "domain")
-    digit, caption = tsne.point_at(ctx, embedded, x, y)
+    _, embedded = tsne.run_tsne(lab, f"{TASK} adda", 60, 10, "domain")
+    digit, caption = tsne.point_at(lab, embedded, x, y)
     assert digit.shape == (224, 224, 3) and "label" in caption
     with pytest.raises(gr.Error, match="perplexity"):
-        user_errors(tsne.run_tsne)(ctx, tsne.VAE_SPACE, 100, 500, "Smiling")
+        user_errors(tsne.run_tsne)(lab, tsne.VAE_SPACE, 100, 500, "Smiling")
     with pytest.raises(gr.Error, match="colouring"):
-        user_errors(tsne.run_tsne)(ctx, tsne.VAE_SPACE, 100, 20, "class")
+        user_errors(tsne.run_tsne)(lab, tsne.VAE_SPACE, 100, 20, "class")
     with pytest.raises(gr.Error, match="draw a t-SNE plot first"):
-        user_errors(tsne.point_at)(ctx, None, 1, 1)
+        user_errors(tsne.point_at)(lab, None, 1, 1)
 
 
 def test_missing_checkpoints_degrade_to_a_message(tmp_path: Path) -> None:
     empty = LabContext(tmp_path / "none", tmp_path / "no-data")
-    build_lab(empty)  # every tab still builds
+    build_lab(empty)  # every tab still builds, on the atomic image cache
+    assert processing_utils.save_pil_to_cache is gradio_cache.save_pil_to_cache
     with pytest.raises(gr.Error, match="No VAE checkpoint in .*python -m train.vae"):
         user_errors(vae.random_faces)(empty, 0, 4)
     with pytest.raises(gr.Error, match="No GAN checkpoint"):
@@ -214,6 +215,18 @@ def test_missing_checkpoints_degrade_to_a_message(tmp_path: Path) -> None:
     with pytest.raises(gr.Error, match="No VAE checkpoint"):
         user_errors(tsne.run_tsne)(empty, tsne.VAE_SPACE, 100, 20, "Smiling")
     assert digits.accuracy_table(empty)[0][-1] == "not trained"
+
+
+def test_a_changed_gradio_stops_the_lab_from_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    def other(img: Image.Image, cache_dir: str, format: str = "png") -> str:
+        return cache_dir
+
+    monkeypatch.setattr(processing_utils, "save_pil_to_cache", other)
+    with pytest.raises(gradio_cache.GradioChangedError, match="now takes .*review"):
+        gradio_cache.atomic_gradio_image_cache()
+    monkeypatch.delattr(processing_utils, "save_pil_to_cache")
+    with pytest.raises(gradio_cache.GradioChangedError, match="is gone"):
+        build_lab(LabContext(Path("none")))
 
 
 def test_some_methods_missing_still_classifies(tmp_path: Path) -> None:
@@ -239,7 +252,7 @@ def test_sketch_and_rendered_digits() -> None:
     first, labels = render_digits("svhn", 20, seed=3)
     np.testing.assert_array_equal(first, render_digits("svhn", 20, seed=3)[0])
     assert first.shape == (20, 28, 28, 3) and list(labels[:10]) == list(range(10))
-    digit = digits.sketch_digit(sketch_of_a_one()["composite"])
+    digit = sketch_digit(sketch_of_a_one()["composite"])
     assert digit.shape == (28, 28, 3) and digit[:4].max() == 0 and digit.max() > 200
 
 
@@ -258,11 +271,11 @@ def test_share_link_failure_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None
     assert app.parse_args(["--auth", "u:p:q"]).auth == "u:p:q"
 
 
-def test_pixels_of_bad_arrays_are_refused(ctx: LabContext) -> None:
+def test_pixels_of_bad_arrays_are_refused(lab: LabContext) -> None:
     with pytest.raises(gr.Error, match="too small"):
-        user_errors(vae.reconstruct)(ctx, None, np.zeros((1, 1, 3), np.uint8), 0)
+        user_errors(vae.reconstruct)(lab, None, np.zeros((1, 1, 3), np.uint8), 0)
     with pytest.raises(gr.Error, match="not an image"):
-        user_errors(vae.reconstruct)(ctx, None, np.zeros(5), 0)
+        user_errors(vae.reconstruct)(lab, None, np.zeros(5), 0)
 
 
 @pytest.mark.real_data

@@ -7,117 +7,115 @@ with --pretrain-epochs and saved as that source-only checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
+import sys
+from dataclasses import dataclass
 
 import torch
 
+from hw3lab import cli
 from hw3lab.checkpoints import load_modules
-from hw3lab.inference import digit_checkpoint, task_name
+from hw3lab.inference import digit_checkpoint
 from hw3lab.models import DomainDiscriminator, Extractor, Predictor
-from hw3lab.training.adda import AddaConfig, adda_optimizers, class_weights, train_adda
-from hw3lab.training.cli import (
-    Setup,
-    Timer,
-    batch_size,
-    digit_parser,
-    grey,
-    labelled_split,
-    print_metrics,
-    run_name,
-    run_summary,
-    save_digits,
-    setup,
-    tasks,
-    train_val,
+from hw3lab.training.adda import (
+    HOMEWORK_TASK_LR,
+    AddaConfig,
+    adda_optimizers,
+    class_weights,
+    train_adda,
 )
-from hw3lab.training.digits import DigitNets
-from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
+from hw3lab.training.arguments import (
+    DIGIT_HELP,
+    DIGIT_PER_TASK,
+    TrainingSetup,
+    add_config,
+    add_digit_task,
+    config_from,
+    digit_tasks,
+    training_parser,
+)
+from hw3lab.training.digits import DigitNets, for_task, run_name
+from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.supervised import SupervisedConfig
+from train.supervised import train_classifier
 
-# The homework's per-task learning rates.
-TASK_LR = {"usps-mnistm": 1e-4, "mnistm-svhn": 1e-3, "svhn-usps": 1e-5}
-DEFAULT_LR = 1e-4
+HELP = {
+    **DIGIT_HELP,
+    "lr": "Adam learning rate (default: the homework's per task: "
+          + ", ".join(f"{k} {v:g}" for k, v in HOMEWORK_TASK_LR.items()) + ")",
+    "disc_lr": "discriminator lr (default: --lr)",
+    "max_disc_accuracy": "skip discriminator updates while its batch accuracy is above",
+    "adapt_bn": "AdaBN: recompute BatchNorm statistics on the target images",
+    "source_batch_stats": "the frozen source extractor normalises with its batch's BatchNorm "
+                          "statistics, as the target extractor does",
+    "class_weighted": "weigh source features in the discriminator by the estimated "
+                      "target/source class-prior ratio (importance-weighted ADDA)",
+    "pretrain_epochs": "source pretraining epochs when no source-only checkpoint exists",
+    "pretrain_lr": "source pretraining learning rate",
+}
 
 
-def source_model(env: Setup, source: str, target: str, config: SupervisedConfig) -> DigitNets:
+@dataclass
+class Pretraining:
+    """How the source-only model is trained when --out has none."""
+
+    pretrain_epochs: int = 10
+    pretrain_lr: float = 1e-3
+
+
+def source_model(setup: TrainingSetup, source: str, target: str, config: SupervisedConfig,
+                 holdout: float) -> DigitNets:
     """The source-only model: loaded from --out, else pretrained and saved there."""
-    path = digit_checkpoint(env.out, source, target, "source_only")
-    nets = DigitNets(Extractor(), Predictor())
-    if path.is_file():
-        load_modules(path, nets.modules())
-        return nets.to(env.device)
-    nets.to(env.device)
-    train, val = train_val(env, source)
-    run = env.run(run_name(source, target, "source_only", env.args.seed), nets.modules(),
-                  {"classifier": classifier_optimizer(nets, config.lr)})
-    timer = Timer()
-    print_metrics(train_supervised(run, nets, train, val, config))
-    save_digits(env, source, target, "source_only", nets.modules(),
-                {"grey": config.grey, "recipe": vars(config) | {"optimizer": "Adam",
-                 "holdout": env.args.holdout}, "trained_by": "train.adda (pretraining)",
-                 **run_summary(run, env)}, timer.seconds())
-    return nets
+    path = digit_checkpoint(setup.out, source, target, "source_only")
+    if not path.is_file():
+        return train_classifier(setup, "source_only", source, target, config, holdout,
+                                trained_by="train.adda (pretraining)")
+    nets = DigitNets(Extractor(), Predictor())  # drawn, then replaced: keeps the seed's stream
+    load_modules(path, nets.modules())
+    return nets.to(setup.device)
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> None:
-    parser = digit_parser("Train ADDA: adapt a target extractor, initialised from the "
-                          "source-only model, against a domain discriminator.", epochs=20,
-                          lr=0.0)
-    parser.set_defaults(lr=None)
-    parser.description += (" --lr defaults to the homework's per task: "
-                           + ", ".join(f"{k} {v:g}" for k, v in TASK_LR.items()))
-    parser.add_argument("--disc-lr", type=float, help="discriminator lr (default: --lr)")
-    parser.add_argument("--max-disc-accuracy", type=float, default=0.9,
-                        help="skip discriminator updates while its batch accuracy is above")
-    parser.add_argument("--pretrain-epochs", type=int, default=10,
-                        help="source pretraining epochs when no source-only checkpoint exists")
-    parser.add_argument("--pretrain-lr", type=float, default=1e-3)
-    parser.add_argument("--adapt-bn", action=argparse.BooleanOptionalAction, default=True,
-                        help="AdaBN: recompute BatchNorm statistics on the target images")
-    parser.add_argument("--source-batch-stats", action=argparse.BooleanOptionalAction,
-                        default=True, help="the frozen source extractor normalises with its "
-                        "batch's BatchNorm statistics, as the target extractor does")
-    parser.add_argument("--class-weighted", action="store_true",
-                        help="weigh source features in the discriminator by the estimated "
-                        "target/source class-prior ratio (importance-weighted ADDA)")
-    env = setup(parser.parse_args(argv))
-    args = env.args
-    for source, target in tasks(args):
-        task = task_name(source, target)
-        config = AddaConfig(env.epochs, args.lr or TASK_LR.get(task, DEFAULT_LR), args.disc_lr,
-                            batch_size(args, source, target), grey(args, source, target),
-                            args.max_disc_accuracy, args.adapt_bn, args.source_batch_stats,
-                            args.augment, args.class_weighted)
-        torch.manual_seed(args.seed)
-        pretrain = SupervisedConfig(1 if args.dry_run else args.pretrain_epochs,
-                                    args.pretrain_lr, config.batch_size, config.grey,
-                                    args.augment)
-        source_nets = source_model(env, source, target, pretrain)
+    parser = training_parser("Train ADDA: adapt a target extractor, initialised from the "
+                             "source-only model, against a domain discriminator.")
+    add_digit_task(parser)
+    add_config(parser, AddaConfig, HELP, per_task=DIGIT_PER_TASK)
+    add_config(parser, Pretraining, HELP)
+    args = parser.parse_args(argv)
+    tasks = digit_tasks(parser, args)
+    setup = TrainingSetup.from_args(args)
+    pretraining = config_from(Pretraining, args)
+    for source, target in tasks:
+        config = setup.shortened(for_task(config_from(AddaConfig, args), source, target,
+                                          HOMEWORK_TASK_LR))
+        pretrain = setup.shortened(SupervisedConfig(
+            pretraining.pretrain_epochs, pretraining.pretrain_lr, config.batch_size,
+            config.grey, config.augment))
+        torch.manual_seed(setup.seed)  # the discriminator's weights follow the source model's
+        source_nets = source_model(setup, source, target, pretrain, args.holdout)
         source_extractor = source_nets.extractor
         target_extractor = copy.deepcopy(source_extractor)
-        discriminator = DomainDiscriminator().to(env.device)
-        train, _ = train_val(env, source)
-        target_images = labelled_split(env, target, "train").images  # labels never used
+        discriminator = DomainDiscriminator().to(setup.device)
+        train, _ = setup.train_val(source, args.holdout)
+        target_images = setup.labelled(target, "train").images  # labels never used
         weights = (class_weights(source_nets, train.labels, target_images, config.grey)
                    if config.class_weighted else None)
         if weights is not None:
             print(json.dumps({"class_weights": [round(w, 3) for w in weights.tolist()]}),
                   flush=True)
-        run = env.run(run_name(source, target, "adda", args.seed),
-                      {"target_extractor": target_extractor, "discriminator": discriminator},
-                      adda_optimizers(target_extractor, discriminator, config))
-        timer = Timer()
+        run = setup.run(run_name(source, target, "adda", setup.seed),
+                        {"target_extractor": target_extractor, "discriminator": discriminator},
+                        adda_optimizers(target_extractor, discriminator, config))
         print_metrics(train_adda(run, source_extractor, target_extractor, discriminator, train,
                                  target_images, config, weights))
-        source_only = digit_checkpoint(env.out, source, target, "source_only")
-        metrics = save_digits(env, source, target, "adda", {"extractor": target_extractor},
-                              {"grey": config.grey, "adabn": config.adapt_bn,
-                               "predictor_from": f"digits/{source_only.name}",
-                               "recipe": vars(config) | {"optimizer": "Adam(0.5, 0.999)"},
-                               **run_summary(run, env)}, timer.seconds())
-        print(json.dumps({"task": task, "method": "adda", **metrics}), flush=True)
+        source_only = digit_checkpoint(setup.out, source, target, "source_only")
+        save_digits(setup, run, source, target, "adda", {"extractor": target_extractor},
+                    {"grey": config.grey, "adabn": config.adapt_bn,
+                     "predictor_from": f"digits/{source_only.name}",
+                     "recipe": vars(config) | {"optimizer": "Adam(0.5, 0.999)"}})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,15 @@
 """python -m train.source_only: see --help."""
 
-from hw3lab.training.cli import supervised_main
+import sys
+
+from hw3lab import cli
+from train import supervised
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> None:
+    supervised.main("source_only", argv)
+
 
 if __name__ == "__main__":
-    supervised_main("source_only")
+    sys.exit(main())

@@ -1,6 +1,15 @@
 """python -m train.target_only: see --help."""
 
-from hw3lab.training.cli import supervised_main
+import sys
+
+from hw3lab import cli
+from train import supervised
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> None:
+    supervised.main("target_only", argv)
+
 
 if __name__ == "__main__":
-    supervised_main("target_only")
+    sys.exit(main())

@@ -9,8 +9,8 @@ sliders and the t-SNE work where ``hw3_data`` is absent.
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from hw3lab import cli
 from hw3lab.checkpoints import CheckpointError, atomic_path, record_derived
 from hw3lab.data.layout import FACE_ATTRIBUTES
-from hw3lab.data.readers import Split
-from hw3lab.inference import ModelStore
+from hw3lab.data.readers import Split, load_faces
+from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore
 
 LATENTS_FILE = "vae_latents.safetensors"
 ENCODE_BATCH = 256
@@ -111,13 +112,11 @@ def load_vae_latents(path: str | os.PathLike) -> VaeLatents:
     return latents
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> None:
     """``python -m hw3lab.analysis.latents [--checkpoints DIR] [--data DIR]``: write the derived
     file beside the VAE checkpoint from the real test faces."""
-    from hw3lab.data import load_faces
-    from hw3lab.inference import DEFAULT_CHECKPOINTS
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser = cli.ArgumentParser(description=main.__doc__)
     parser.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS)
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data)")
     parser.add_argument("--device", default=None)
@@ -133,4 +132,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

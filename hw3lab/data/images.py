@@ -15,9 +15,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hw3lab import limits
+from hw3lab.errors import UserInputError
+
+# The image files the lab reads from a folder or a zip (predict's folders, batch labelling).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
-class ImageInputError(ValueError):
+class ImageInputError(UserInputError):
     """An image the lab cannot use; the message says why."""
 
 

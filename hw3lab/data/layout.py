@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hw3lab.errors import UserInputError
+
 FACE_ATTRIBUTES = (
     "Bangs", "Big_Lips", "Black_Hair", "Blond_Hair", "Brown_Hair", "Heavy_Makeup",
     "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Smiling", "Straight_Hair", "Wavy_Hair",
@@ -17,7 +19,7 @@ FACE_SIZE = 64
 DIGIT_SIZE = 28
 
 
-class DataLayoutError(ValueError):
+class DataLayoutError(UserInputError):
     """The data folder does not follow the course's hw3_data layout; the message says how."""
 
 

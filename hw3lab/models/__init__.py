@@ -9,12 +9,12 @@ from hw3lab.models.digits import (
     Predictor,
 )
 from hw3lab.models.gan import Discriminator, Generator
-from hw3lab.models.gradient_reversal import GradientReversal, reverse_gradient
+from hw3lab.models.gradient_reversal import reverse_gradient
 from hw3lab.models.vae import VAE, Decoder, Encoder, homework_kl_weight, kl_divergence
 
 __all__ = [
     "VAE", "AttributeNet", "Classifier", "Decoder", "Discriminator", "DomainClassifier",
     "DomainDiscriminator",
-    "Encoder", "Extractor", "Generator", "GradientReversal", "Predictor", "homework_kl_weight",
+    "Encoder", "Extractor", "Generator", "Predictor", "homework_kl_weight",
     "kl_divergence", "reverse_gradient",
 ]

@@ -75,19 +75,3 @@ class DomainDiscriminator(Classifier):
 
     def __init__(self) -> None:
         super().__init__(outputs=2)
-
-
-ADDA_ATTRIBUTE_RENAMES = {"classify.": "predict."}
-
-
-def rename_homework_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Accept the homework's ADDA naming (``classify`` for ``predict``) and DataParallel's
-    ``module.`` prefix, so a student's own state_dict loads strictly."""
-    renamed = {}
-    for key, value in state_dict.items():
-        key = key.removeprefix("module.")
-        for old, new in ADDA_ATTRIBUTE_RENAMES.items():
-            if key.startswith(old):
-                key = new + key[len(old):]
-        renamed[key] = value
-    return renamed

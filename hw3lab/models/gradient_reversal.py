@@ -7,7 +7,6 @@ the training loop alone decides how it grows.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -24,10 +23,3 @@ class _ReverseGradient(torch.autograd.Function):
 def reverse_gradient(x: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
     """Pass ``x`` through unchanged; multiply its gradient by ``-strength``."""
     return _ReverseGradient.apply(x, float(strength))
-
-
-class GradientReversal(nn.Module):
-    """Module form of :func:`reverse_gradient`; the strength is given at each call."""
-
-    def forward(self, x: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-        return reverse_gradient(x, strength)

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from hw3lab.data.transforms import digits_for_model
 from hw3lab.models import DomainDiscriminator, Extractor
 from hw3lab.models.digits import NUM_CLASSES
 from hw3lab.training.common import Cycle, Run, index_batches
@@ -35,17 +36,18 @@ from hw3lab.training.digits import (
     DigitNets,
     Labelled,
     adapt_batchnorm,
-    model_input,
     predict_labels,
 )
 
 ADDA_BETAS = (0.5, 0.999)
+# The homework's learning rate per task, used where AddaConfig.lr is None.
+HOMEWORK_TASK_LR = {"usps-mnistm": 1e-4, "mnistm-svhn": 1e-3, "svhn-usps": 1e-5}
 
 
 @dataclass
 class AddaConfig:
     epochs: int = 20
-    lr: float = 1e-4
+    lr: float | None = None  # None: the homework's rate for the task (HOMEWORK_TASK_LR)
     disc_lr: float | None = None  # None: the same as lr
     batch_size: int = 256
     grey: bool = True
@@ -105,11 +107,11 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
         sums, disc_updates = torch.zeros(3), 0
         augment_with = run.generator if config.augment else None
         for batch in batches:
-            target_images = model_input(target[target_batches.next()], config.grey,
+            target_images = digits_for_model(target[target_batches.next()], config.grey,
                                         augment_with)
             with run.autocast():
                 with torch.no_grad():
-                    source_features = source_extractor(model_input(
+                    source_features = source_extractor(digits_for_model(
                         source.images[batch], config.grey, augment_with))
                 target_features = target_extractor(target_images)
                 labels = domain_labels(len(batch), len(target_features), run.device)

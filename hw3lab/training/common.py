@@ -125,6 +125,10 @@ class Run:
         """The forward passes' precision context (bf16 autocast or plain fp32)."""
         return autocast(self.device, self.precision)
 
+    def seconds(self) -> float:
+        """Seconds since this process started the run (a resumed run counts from its resume)."""
+        return round(time.monotonic() - self.started, 1)
+
     def out_of_time(self) -> bool:
         return (self.time_budget is not None
                 and time.monotonic() - self.started >= self.time_budget)

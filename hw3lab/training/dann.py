@@ -23,6 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from hw3lab.data.transforms import digits_for_model
 from hw3lab.models import DomainClassifier
 from hw3lab.training.common import (
     Cycle,
@@ -33,7 +34,7 @@ from hw3lab.training.common import (
     progress_fraction,
     set_lr,
 )
-from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, adapt_batchnorm, model_input
+from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, adapt_batchnorm
 from hw3lab.training.supervised import keep_if_best, restore_best
 
 
@@ -56,8 +57,8 @@ def dann_step(nets: DigitNets, domain: DomainClassifier, source: torch.Tensor,
               config: DannConfig, augment_with: torch.Generator | None = None,
               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(label loss, domain loss, domain accuracy) of one source batch and one target batch."""
-    source_features = nets.extractor(model_input(source, config.grey, augment_with))
-    target_features = nets.extractor(model_input(target, config.grey, augment_with))
+    source_features = nets.extractor(digits_for_model(source, config.grey, augment_with))
+    target_features = nets.extractor(digits_for_model(target, config.grey, augment_with))
     label_loss = F.nll_loss(nets.predictor(source_features).float(), labels)
     domain_log_probs = torch.cat([domain(source_features, strength),
                                   domain(target_features, strength)]).float()

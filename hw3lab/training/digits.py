@@ -8,7 +8,8 @@ Normalize(0.5), three channels) batch by batch. Accuracy always comes from
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -16,9 +17,31 @@ from torch import nn
 
 from hw3lab.analysis.metrics import accuracy
 from hw3lab.data import load_digits
-from hw3lab.data.transforms import digits_for_model
+from hw3lab.data.transforms import digits_for_model, uses_grey
+from hw3lab.errors import UserInputError
+from hw3lab.inference import task_name
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.common import on_device
+
+HOLDOUT = 0.3  # the homework's share of the labelled training split kept for validation
+Recipe = TypeVar("Recipe")
+
+
+def for_task(config: Recipe, source: str, target: str,
+             task_lr: dict[str, float] | None = None) -> Recipe:
+    """``config`` (a digit recipe: Supervised, Dann or AddaConfig) with the homework's per-task
+    settings wherever it leaves them None: batch 64 when the task involves USPS, else 256, grey
+    inputs whenever a colour domain is involved, and the learning rate of ``task_lr``."""
+    settings = {"batch_size": config.batch_size or (64 if "usps" in (source, target) else 256),
+                "grey": uses_grey((source, target)) if config.grey is None else config.grey}
+    if task_lr is not None and config.lr is None:
+        settings["lr"] = task_lr[task_name(source, target)]
+    return replace(config, **settings)
+
+
+def run_name(source: str, target: str, method: str, seed: int) -> str:
+    """The name of a digit run's state and metrics files."""
+    return f"{task_name(source, target)}-{method}-seed{seed}"
 
 
 @dataclass
@@ -47,7 +70,7 @@ def holdout(data: Labelled, fraction: float, seed: int) -> tuple[Labelled, Label
     order = np.random.default_rng(seed).permutation(len(data))
     held = int(round(len(data) * fraction))
     if fraction > 0 and (held == 0 or held == len(data)):
-        raise ValueError(f"cannot hold out {fraction:.0%} of only {len(data)} images")
+        raise UserInputError(f"cannot hold out {fraction:.0%} of only {len(data)} images")
     return data.take(np.sort(order[held:])), data.take(np.sort(order[:held]))
 
 
@@ -67,11 +90,6 @@ class DigitNets:
         return {"extractor": self.extractor, "predictor": self.predictor}
 
 
-def model_input(images: torch.Tensor, grey: bool,
-                augment_with: torch.Generator | None = None) -> torch.Tensor:
-    return digits_for_model(images, grey, augment_with)
-
-
 @torch.inference_mode()
 def predict_labels(extractor: nn.Module, predictor: nn.Module, images: torch.Tensor, grey: bool,
                    batch_size: int = 1024) -> np.ndarray:
@@ -81,7 +99,7 @@ def predict_labels(extractor: nn.Module, predictor: nn.Module, images: torch.Ten
     predictor.eval()
     out = []
     for chunk in images.split(batch_size):
-        out.append(predictor(extractor(model_input(chunk, grey))).argmax(1).cpu())
+        out.append(predictor(extractor(digits_for_model(chunk, grey))).argmax(1).cpu())
     extractor.train(modes[0])
     predictor.train(modes[1])
     return torch.cat(out).numpy()
@@ -105,7 +123,7 @@ def adapt_batchnorm(extractor: nn.Module, images: torch.Tensor, grey: bool,
         m.momentum = None  # cumulative average over every batch
         m.train()
     for chunk in images.split(batch_size):
-        extractor(model_input(chunk, grey))
+        extractor(digits_for_model(chunk, grey))
     for m, (momentum, training) in zip(norms, saved, strict=True):
         m.momentum = momentum
         m.train(training)

@@ -13,8 +13,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from hw3lab.data.transforms import digits_for_model
 from hw3lab.training.common import Run, clone_state, index_batches
-from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, model_input
+from hw3lab.training.digits import DigitNets, Labelled, accuracy_of
 
 
 @dataclass
@@ -60,7 +61,7 @@ def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
         for batch in batches:
             with run.autocast():
                 log_probs = nets.predictor(nets.extractor(
-                    model_input(train.images[batch], config.grey,
+                    digits_for_model(train.images[batch], config.grey,
                                 run.generator if config.augment else None)))
                 loss = F.nll_loss(log_probs.float(), train.labels[batch])
             optimizer.zero_grad(set_to_none=True)

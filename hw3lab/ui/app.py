@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import gradio as gr
 from PIL import Image
 
-from hw3lab import limits
-from hw3lab.checkpoints import atomic_path
+from hw3lab import cli, limits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
+from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
-from hw3lab.ui import digits, gan, tsne, vae
-from hw3lab.ui.common import LabContext
+from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
+from hw3lab.ui.tabs import digits, gan, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
@@ -33,7 +32,9 @@ SHARE_CHECK_SECONDS = 5.0
 
 
 def build_lab(ctx: LabContext) -> gr.Blocks:
-    """The lab: one tab per part of the homework, callbacks bound to ``ctx``."""
+    """The lab: one tab per part of the homework, callbacks bound to ``ctx``, served through
+    the atomic image cache (:mod:`hw3lab.ui.gradio_cache`)."""
+    atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
                  else "no hw3_data (examples and latents come from the checkpoints)")
@@ -59,32 +60,8 @@ def share_concurrency(demo: gr.Blocks) -> None:
         fn.concurrency_limit = HEAVY_CONCURRENCY if heavy else INTERACTIVE_CONCURRENCY
 
 
-def atomic_gradio_image_cache() -> None:
-    """Make Gradio's image cache write each file once, atomically.
-
-    Gradio stores every output image under the hash of its bytes and rewrites that file in
-    place whenever a request produces the same image again (two students classifying the same
-    example). A download of the file at that moment reads it truncated: bench/load.py saw
-    'peer closed connection without sending complete message body (received 0 bytes)'. The
-    bytes at a hashed path never change, so an existing file is kept and a new one is written
-    to a temporary name and renamed into place; readers always see a complete file.
-    """
-    from gradio import processing_utils
-
-    def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image",
-                          format: str = "webp") -> str:
-        data = processing_utils.encode_pil_to_bytes(img, format)
-        path = (Path(cache_dir) / processing_utils.hash_bytes(data) / f"{name}.{format}").resolve()
-        if not path.is_file():
-            with atomic_path(path) as temporary:
-                temporary.write_bytes(data)
-        return str(path)
-
-    processing_utils.save_pil_to_cache = save_pil_to_cache
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Start the hw3lab.")
+    parser = cli.ArgumentParser(description="Start the hw3lab.")
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data; "
                         "the lab runs without it)")
     parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS),
@@ -113,14 +90,15 @@ def share_possible() -> bool:
     return True
 
 
+@cli.command
 def main(argv: list[str] | None = None) -> None:
+    """Start the lab; a user's mistake (a bad argument, an unavailable device) is one line."""
     args = parse_args(argv)
     set_cpu_threads(SERVING_THREADS)
     limit_malloc_arenas()
     # Gradio decodes sketches and webcam pictures with PIL before the lab's size checks: make
     # PIL refuse (above twice this) images the lab would refuse anyway, instead of decoding them.
     Image.MAX_IMAGE_PIXELS = limits.MAX_IMAGE_PIXELS
-    atomic_gradio_image_cache()
     ctx = LabContext(args.checkpoints, args.data, args.device)
     demo = build_lab(ctx)
     share = args.share

@@ -1,4 +1,4 @@
-"""Domain adaptation tab: one digit through source-only, DANN, ADDA and target-only side by side,
+"""Domain adaptation: one digit through source-only, DANN, ADDA and target-only side by side,
 the accuracy table, t-SNE of each method's features, and batch labelling to a CSV.
 
 Digits come from a sketch, uploads or examples: real test images when ``hw3_data`` is present,
@@ -10,13 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
 import numpy as np
-from PIL import Image
 
 from hw3lab import limits
 from hw3lab.analysis.tsne import tsne_2d
@@ -25,30 +22,18 @@ from hw3lab.data.examples import render_digits
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
 from hw3lab.inference import METHODS, task_name, test_accuracies
-from hw3lab.ui.common import (
-    TASK_NAMES,
-    LabContext,
-    UnavailableError,
-    bind,
-    checked,
-    decode_checked,
-    enlarge,
-    image_from_array,
-    parse_task,
-    range_slider,
-    read_image_file,
-    scatter,
-    shown,
-    upload_paths,
-)
+from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_task
+from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
+from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
 
 DIGIT_COLOURINGS = ("class", "domain")
 EXAMPLES = 12
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 NO_CHECKPOINT = "no checkpoint"
 DAMAGED = "damaged checkpoint"
 METHOD_TITLES = {"source_only": "source only", "dann": "DANN", "adda": "ADDA",
                  "target_only": "target only"}
+ACCURACY_HEADERS = ["task", "method", "target test accuracy", "source test accuracy", "from"]
+TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
 
 # -- where digits come from -----------------------------------------------------------------
@@ -74,30 +59,14 @@ def examples(ctx: LabContext, task: Any) -> list[tuple[np.ndarray, str]]:
             for image, label in zip(images, labels, strict=True)]
 
 
-def sketch_digit(sketch: Any) -> np.ndarray:
-    """A sketchpad drawing (dark strokes on light, or light on dark) -> a 28x28 digit, white on
-    black, centred in a 20x20 box like MNIST."""
-    if isinstance(sketch, dict):
-        sketch = sketch.get("composite")
-    if sketch is None:
-        raise ImageInputError("the sketch is blank: draw a digit first")
-    array = np.asarray(image_from_array(np.asarray(sketch), "the sketch"), dtype=np.float32)
-    grey = array @ np.asarray(LUMA_WEIGHTS, dtype=np.float32)
-    if np.median(grey) > 127:  # light background: make the strokes the bright part
-        grey = 255 - grey
-    ink = grey > 40
-    if ink.sum() < 3 or grey.max() - grey.min() < 40:
-        raise ImageInputError("the sketch is blank: draw a digit first")
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = grey[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
-    side = max(crop.shape)
-    square = np.zeros((side, side), np.float32)
-    top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
-    square[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
-    box = Image.fromarray(square.astype(np.uint8)).resize((20, 20), Image.Resampling.LANCZOS)
-    digit = np.zeros((28, 28), np.uint8)
-    digit[4:24, 4:24] = np.asarray(box)
-    return np.repeat(digit[:, :, None], 3, axis=2)
+def data_note(ctx: LabContext) -> str:
+    """Where the examples come from, and which digit checkpoints are missing (Markdown)."""
+    missing = ctx.missing_digit_tasks()
+    data = ("real test images from hw3_data" if ctx.data_root is not None
+            else "digits the app renders itself (no hw3_data)")
+    note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
+            "(train with python -m train.METHOD --source S --target T)" if missing else "")
+    return f"Examples are {data}.{note}"
 
 
 # -- classification -------------------------------------------------------------------------
@@ -140,7 +109,9 @@ def classify(ctx: LabContext, task: Any, images: np.ndarray,
                            np.clip(view, 0, 255).astype(np.uint8)], axis=1)
     table = [[name] + [_prediction(results[m], i) for m in METHODS]
              for i, name in enumerate(names)]
-    return enlarge(pair, 6), probability_chart(results, task_name(source, target)), table
+    chart = probability_chart({METHOD_TITLES[m]: r for m, r in results.items()},
+                              task_name(source, target))
+    return enlarge(pair, 6), chart, table
 
 
 def _prediction(probabilities: np.ndarray | str, index: int) -> str:
@@ -148,44 +119,6 @@ def _prediction(probabilities: np.ndarray | str, index: int) -> str:
         return probabilities
     label = int(probabilities[index].argmax())
     return f"{label} ({probabilities[index, label]:.0%})"
-
-
-CHART_PANEL = (220, 200)  # width, height of one method's bar chart, in pixels
-CHART_BARS = (20, 30, 200, 150)  # left, top, right, bottom of the bars inside a panel
-
-
-def probability_chart(results: dict[str, np.ndarray | str], title: str) -> np.ndarray:
-    """One bar chart per method of the first digit's class probabilities, side by side, the
-    prediction highlighted. Drawn with PIL: matplotlib took 200 ms a chart, most of a digit
-    request's time under load; this takes about 1 ms."""
-    from PIL import ImageDraw
-
-    width, height = CHART_PANEL
-    left, top, right, bottom = CHART_BARS
-    canvas = Image.new("RGB", (width * len(results), height + 16), "white")
-    draw = ImageDraw.Draw(canvas)
-    draw.text((4, 2), title, fill="black")
-    step = (right - left) / 10
-    for i, (method, probabilities) in enumerate(results.items()):
-        x0, y0 = i * width, 16
-        draw.text((x0 + left, y0), METHOD_TITLES[method], fill="black")
-        draw.rectangle((x0 + left, y0 + top, x0 + right, y0 + bottom), outline="#888888")
-        for digit in range(10):
-            draw.text((x0 + left + step * digit + step / 2 - 3, y0 + bottom + 2), str(digit),
-                      fill="black")
-        if isinstance(probabilities, str):  # the table has the whole reason
-            draw.text((x0 + left + 40, y0 + (top + bottom) // 2), probabilities.split(":")[0],
-                      fill="black")
-            continue
-        first = probabilities[0]
-        predicted = int(first.argmax())
-        for digit, value in enumerate(first):
-            bar_top = y0 + bottom - float(value) * (bottom - top)
-            draw.rectangle((x0 + left + step * digit + 2, bar_top,
-                            x0 + left + step * (digit + 1) - 2, y0 + bottom),
-                           fill="#e4572e" if digit == predicted else "#cccccc")
-        draw.text((x0 + left + 50, y0 + bottom + 16), f"predicts {predicted}", fill="black")
-    return np.asarray(canvas)
 
 
 def classify_sketch(ctx: LabContext, task: Any, sketch: Any) -> tuple:
@@ -211,9 +144,6 @@ def classify_example(ctx: LabContext, task: Any, index: Any) -> tuple:
 
 
 # -- accuracy, features ---------------------------------------------------------------------
-
-ACCURACY_HEADERS = ["task", "method", "target test accuracy", "source test accuracy", "from"]
-
 
 def accuracy_table(ctx: LabContext, recompute_task: Any = None) -> list[list[str]]:
     """Accuracy per task and method from the manifest; ``recompute_task`` (a task name) is
@@ -288,63 +218,23 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any) -> np.ndarray:
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
     columns = []
     for method in METHODS:
-        blank = np.full((600, 300, 3), 255, np.uint8)
+        title = METHOD_TITLES[method]
         if not ctx.has_digits(source, target, method):
-            columns.append(_write(blank, f"{METHOD_TITLES[method]}: {NO_CHECKPOINT}"))
+            columns.append(notice(TSNE_COLUMN, f"{title}: {NO_CHECKPOINT}"))
             continue
         try:
             features, _, colourings, _ = digit_features(ctx, source, target, method, count)
         except CheckpointError:
-            columns.append(_write(blank, f"{METHOD_TITLES[method]}: {DAMAGED}"))
+            columns.append(notice(TSNE_COLUMN, f"{title}: {DAMAGED}"))
             continue
         points = tsne_2d(features)
-        panels = [scatter(points, *colourings[c], f"{METHOD_TITLES[method]} by {c}",
-                          size=(3.0, 3.0))[0] for c in DIGIT_COLOURINGS]
+        panels = [scatter(points, *colourings[c], f"{title} by {c}", size=(3.0, 3.0))[0]
+                  for c in DIGIT_COLOURINGS]
         columns.append(np.concatenate(panels, axis=0))
     return np.concatenate(columns, axis=1)
 
 
-def _write(image: np.ndarray, text: str) -> np.ndarray:
-    from PIL import ImageDraw
-
-    canvas = Image.fromarray(image)
-    ImageDraw.Draw(canvas).text((10, image.shape[0] // 2), text, fill="black")
-    return np.asarray(canvas)
-
-
 # -- batch ----------------------------------------------------------------------------------
-
-def batch_files(files: Any) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every image in uploaded files and zips, within the batch limits; only
-    base names are kept and nothing is extracted to disk."""
-    entries: list[tuple[str, bytes]] = []
-    for path in upload_paths(files, limits.MAX_BATCH_FILES):
-        if path.lower().endswith(".zip"):
-            entries.extend(_zip_members(Path(path)))
-        else:
-            entries.append((Path(path).name, Path(path).read_bytes()))
-        if len(entries) > limits.MAX_BATCH_FILES:
-            raise limits.LimitError(f"at most {limits.MAX_BATCH_FILES} images in a batch")
-    if not entries:
-        raise ImageInputError("no images found in the upload")
-    return entries
-
-
-def _zip_members(path: Path) -> list[tuple[str, bytes]]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()
-                       and m.filename.lower().endswith(IMAGE_SUFFIXES)]
-            if len(members) > limits.MAX_BATCH_FILES:
-                raise limits.LimitError(f"{path.name} holds {len(members)} images; at most "
-                                        f"{limits.MAX_BATCH_FILES} in a batch")
-            if sum(m.file_size for m in members) > limits.MAX_ZIP_BYTES:
-                raise limits.LimitError(f"{path.name} unpacks to more than "
-                                        f"{limits.MAX_ZIP_BYTES // 2**20} MB")
-            return [(Path(m.filename).name, archive.read(m)) for m in members]
-    except (zipfile.BadZipFile, OSError, RuntimeError) as error:
-        raise ImageInputError(f"{path.name}: not a readable zip ({error})") from None
-
 
 def batch_csv(ctx: LabContext, task: Any, method: Any, files: Any) -> tuple[str, str]:
     """Label every image of a batch with one method: the ``image_name,label`` CSV's path and
@@ -373,81 +263,3 @@ def batch_csv(ctx: LabContext, task: Any, method: Any, files: Any) -> tuple[str,
     if skipped:
         summary += f" Skipped {len(skipped)}: " + "; ".join(skipped[:5])
     return str(path), summary
-
-
-# -- the tab --------------------------------------------------------------------------------
-
-def build(ctx: LabContext) -> None:
-    """The domain adaptation tab."""
-    missing = [f"{t} {m}" for t in TASK_NAMES for m in METHODS
-               if not ctx.has_digits(*parse_task(t), m)]
-    data = ("real test images from hw3_data" if ctx.data_root is not None
-            else "digits the app renders itself (no hw3_data)")
-    note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
-            "(train with python -m train.METHOD --source S --target T)" if missing else "")
-    gr.Markdown(f"Examples are {data}.{note}")
-    task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
-                               label="Task (source->target)"))
-    with gr.Row():
-        with gr.Column():
-            with gr.Tab("Draw"):
-                sketch = decode_checked(gr.Sketchpad(
-                    label="Draw a digit (pick the brush)", height=300, canvas_size=(280, 280),
-                    layers=False, elem_id="digit-sketch"))
-                draw_button = gr.Button("Classify the drawing", variant="primary",
-                                        elem_id="classify-sketch")
-            with gr.Tab("Upload"):
-                uploads = gr.File(label="Digit images", file_count="multiple",
-                                  file_types=["image"], elem_id="digit-upload")
-            with gr.Tab("Examples"):
-                gallery = gr.Gallery(value=examples(ctx, TASK_NAMES[0]), columns=6,
-                                     height=200, allow_preview=False, label="Click an example")
-                example_index = checked(gr.Number(value=0, precision=0, label="Example number",
-                                                  minimum=0, maximum=EXAMPLES - 1))
-        with gr.Column():
-            seen = shown("Input | as the models see it (28x28)", height=170,
-                         elem_id="digit-seen")
-    chart = shown("Class probabilities", height=240, elem_id="digit-chart")
-    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS)],
-                         label="Predictions", interactive=False)
-    outputs = [seen, chart, table]
-    draw_button.click(bind(classify_sketch, ctx), [task, sketch],
-                      outputs, api_name="digits_sketch")
-    uploads.upload(bind(classify_uploads, ctx), [task, uploads],
-                   outputs, api_name="digits_upload")
-
-    def pick(event: gr.SelectData) -> int:
-        return event.index
-
-    show_example = bind(classify_example, ctx)
-    gallery.select(pick, None, example_index, api_visibility="private").then(
-        show_example, [task, example_index], outputs, api_name="digits_example")
-    example_index.submit(show_example, [task, example_index], outputs,
-                         api_visibility="private")
-    task.change(bind(examples, ctx), task, gallery, api_visibility="private")
-
-    with gr.Accordion("Accuracy per task and method", open=False):
-        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
-        with gr.Row():
-            gr.Button("Show (from the manifest)").click(
-                bind(accuracy_table, ctx), None, accuracy_frame,
-                api_name="digits_accuracy")
-            gr.Button("Recompute the chosen task on hw3_data").click(
-                bind(recompute_accuracy, ctx), task, accuracy_frame,
-                api_name="digits_recompute")
-    with gr.Accordion("t-SNE of each method's features", open=False):
-        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
-        tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx),
-                                [task, count], tsne_image, api_name="digits_tsne")
-    with gr.Accordion("Batch: label a folder or a zip", open=False):
-        method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
-        batch = gr.File(label="Images or a zip of images", file_count="multiple",
-                        file_types=["image", ".zip"])
-        folder = gr.File(label="...or a whole folder", file_count="directory")
-        csv_file = gr.File(label="image_name,label CSV", interactive=False)
-        summary = gr.Markdown()
-        run = bind(batch_csv, ctx)
-        gr.Button("Label the batch").click(run, [task, method, batch], [csv_file, summary],
-                                           api_name="digits_batch")
-        folder.upload(run, [task, method, folder], [csv_file, summary], api_visibility="private")

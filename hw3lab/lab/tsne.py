@@ -1,6 +1,7 @@
-"""Interactive t-SNE tab: a feature space, a number of points, a perplexity and a colouring give
-a scatter plot; clicking a point shows its image (or the decoded face of its latent) and labels.
-Embeddings are cached by :func:`hw3lab.analysis.tsne.tsne_2d`, so a repeated setting is instant.
+"""Interactive t-SNE: a feature space, a number of points, a perplexity and a colouring give a
+scatter plot; a click on the plot finds a point and shows its image (or the decoded face of its
+latent) and labels. Embeddings are cached by :func:`hw3lab.analysis.tsne.tsne_2d`, so a
+repeated setting is instant.
 """
 
 from __future__ import annotations
@@ -8,35 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import gradio as gr
 import numpy as np
 
 from hw3lab import limits
 from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.inference import METHODS
-from hw3lab.ui.common import (
-    TASK_NAMES,
-    LabContext,
-    PlotFrame,
-    bind,
-    checked,
-    enlarge,
-    nearest,
-    parse_task,
-    range_slider,
-    scatter,
-    shown,
-    user_errors,
-)
-from hw3lab.ui.digits import DIGIT_COLOURINGS, digit_features
+from hw3lab.lab.context import TASK_NAMES, LabContext, parse_task
+from hw3lab.lab.digits import DIGIT_COLOURINGS, digit_features
+from hw3lab.lab.pictures import PlotFrame, enlarge, nearest, scatter
 
 VAE_SPACE = "VAE latents"
 SPACES = (VAE_SPACE, *(f"{task} {method}" for task in TASK_NAMES for method in METHODS))
 
 
 def colourings(space: str) -> tuple[str, ...]:
-    """The colourings a feature space offers."""
+    """The colourings a feature space offers (none for an unknown space)."""
+    if space not in SPACES:
+        return ()
     return FACE_ATTRIBUTES if space == VAE_SPACE else DIGIT_COLOURINGS
 
 
@@ -97,42 +87,3 @@ def point_at(ctx: LabContext, embedded: Embedded | None, x: Any,
         return enlarge(image, 4), f"Test face {index} (decoded latent): {embedded.captions[index]}"
     assert embedded.images is not None
     return enlarge(embedded.images[index], 8), f"Point {index}: {embedded.captions[index]}"
-
-
-def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str = "tsne") -> None:
-    """The t-SNE controls, plot and point view; used by this tab and (VAE space only) the VAE
-    tab, with ``prefix`` naming the API endpoints apart."""
-    with gr.Row():
-        with gr.Column(scale=1):
-            space = checked(gr.Dropdown(list(spaces), value=spaces[0], label="Feature space",
-                                        visible=len(spaces) > 1))
-            # The choices follow the space; run_tsne checks the pair, so the API may send any.
-            first = colourings(spaces[0])
-            colouring = checked(gr.Dropdown(list(first), value=first[0], label="Colour by",
-                                            allow_custom_value=True))
-            count = range_slider(limits.TSNE_POINTS, "Points")
-            perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity")
-            button = gr.Button("Draw t-SNE", variant="primary")
-            point = shown("Clicked point", height=160)
-            caption = gr.Markdown("Click a point of the plot to see it.")
-        plot = shown("t-SNE (click a point)", scale=2, elem_id=f"{prefix}-plot")
-    state = gr.State(None)
-
-    def change_space(chosen: str) -> Any:
-        options = list(colourings(chosen)) if chosen in SPACES else []
-        return gr.update(choices=options, value=options[0] if options else None)
-
-    def select(embedded: Embedded | None, event: gr.SelectData) -> tuple[np.ndarray, str]:
-        return point_at(ctx, embedded, *event.index)
-
-    space.change(change_space, space, colouring, api_visibility="private")
-    button.click(bind(run_tsne, ctx),
-                 [space, count, perplexity, colouring], [plot, state], api_name=f"{prefix}_run")
-    plot.select(user_errors(select), state, [point, caption], api_visibility="private")
-
-
-def build(ctx: LabContext) -> None:
-    """The interactive t-SNE tab."""
-    gr.Markdown("Pick a feature space and draw its t-SNE; click a point to see what it is. "
-                "Each setting is computed once, then cached.")
-    build_panel(ctx)

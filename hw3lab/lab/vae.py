@@ -1,4 +1,4 @@
-"""VAE tab: latent sliders, reconstruction, random generation, interpolation and t-SNE.
+"""VAE: latent sliders, reconstruction, random generation and interpolation.
 
 Sliders move a starting latent along the principal directions of the test faces' latent means
 (in standard deviations) and along each attribute's direction (1 = the full difference between
@@ -11,28 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import gradio as gr
 import numpy as np
 
 from hw3lab import limits
 from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.data.images import ImageInputError, fit_face
 from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.lab.context import LabContext
+from hw3lab.lab.inputs import image_from_array, read_image_file, upload_paths
+from hw3lab.lab.pictures import enlarge, pad_width, tile
 from hw3lab.models.vae import LATENT_DIM
-from hw3lab.ui import tsne
-from hw3lab.ui.common import (
-    LabContext,
-    bind,
-    checked,
-    decode_checked,
-    enlarge,
-    image_from_array,
-    range_slider,
-    read_image_file,
-    shown,
-    tile,
-    upload_paths,
-)
 
 STARTS = ("random", "test face", "upload")
 SLIDER_COUNT = limits.PRINCIPAL_DIRECTIONS + len(FACE_ATTRIBUTES)
@@ -122,16 +110,10 @@ def reconstruct(ctx: LabContext, files: Any, webcam: Any,
         chunk = slice(start, start + RECONSTRUCTION_ROW)
         rows.append(tile(np.concatenate([images[chunk], rebuilt[chunk]]),
                          len(images[chunk])))
-    panel = np.concatenate([_pad_width(r, max(r.shape[1] for r in rows)) for r in rows])
+    panel = np.concatenate([pad_width(r, max(r.shape[1] for r in rows)) for r in rows])
     table = [[name, f"{error:.5f}"] for name, error in zip(names, errors, strict=True)]
     table.append(["mean", f"{errors.mean():.5f}"])
     return enlarge(panel, 2), table
-
-
-def _pad_width(image: np.ndarray, width: int) -> np.ndarray:
-    pad = np.full((image.shape[0] + 4, width, 3), 255, np.uint8)
-    pad[:image.shape[0], :image.shape[1]] = image
-    return pad
 
 
 def random_faces(ctx: LabContext, seed: Any, count: Any) -> np.ndarray:
@@ -154,71 +136,7 @@ def interpolate(ctx: LabContext, kind_a: Any, number_a: Any, upload_a: Any, kind
     return tile(ctx.store.decode_latents((1 - steps) * a + steps * b), frames, scale=2)
 
 
-def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
-    with gr.Group():
-        kind = checked(gr.Radio(list(STARTS), value="random", label=label))
-        number = checked(gr.Number(value=0, precision=0,
-                                   label="Seed (random) or test face number"))
-        upload = gr.File(label="Face image (upload)", file_types=["image"])
-    return kind, number, upload
-
-
-def build(ctx: LabContext) -> None:
-    """The VAE tab."""
-    if not ctx.has_family("vae"):
-        gr.Markdown(f"**{ctx.missing_family('vae')}**")
-    with gr.Tab("Latent sliders"):
-        base = gr.State(None)
-        labels = [f"Principal direction {i + 1}" for i in range(limits.PRINCIPAL_DIRECTIONS)]
-        labels += list(FACE_ATTRIBUTES)
-        sliders = []
-        with gr.Row():
-            with gr.Column(scale=1):
-                face = shown("Face", height=256, elem_id="vae-face")
-                start = _start_inputs("Start from")
-                start_button = gr.Button("Start", variant="primary")
-            for first, last in ((0, limits.PRINCIPAL_DIRECTIONS),
-                                (limits.PRINCIPAL_DIRECTIONS, SLIDER_COUNT)):
-                with gr.Column(scale=1, min_width=220):
-                    sliders += [range_slider(limits.SLIDER, labels[i],
-                                             elem_id=f"vae-slider-{i}")
-                                for i in range(first, last)]
-        decode = bind(decode_sliders, ctx)
-        gr.on([s.input for s in sliders], decode, [base, *sliders], face,
-              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
-        decode_api = gr.Button("Decode", size="sm")
-        decode_api.click(decode, [base, *sliders], face, api_name="vae_decode")
-        start_button.click(bind(start_face, ctx), list(start),
-                           [base, face], api_name="vae_start").then(
-            lambda: [0] * SLIDER_COUNT, None, sliders, api_visibility="private")
-    with gr.Tab("Reconstruction"):
-        with gr.Row():
-            files = gr.File(label="Faces (any photos)", file_count="multiple",
-                            file_types=["image"])
-            webcam = decode_checked(gr.Image(label="Webcam", sources=["webcam"], type="numpy"))
-            test_count = checked(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
-                                           value=0 if ctx.data_root is None
-                                           else RECONSTRUCTION_ROW, label="Test faces"))
-        button = gr.Button("Reconstruct", variant="primary")
-        panel = shown("Inputs (top) and reconstructions (bottom)")
-        mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
-        button.click(bind(reconstruct, ctx), [files, webcam, test_count],
-                     [panel, mse], api_name="vae_reconstruct")
-    with gr.Tab("Random faces"):
-        with gr.Row():
-            seed = checked(gr.Number(value=0, precision=0, label="Seed"))
-            count = range_slider(limits.VAE_GRID, "Faces")
-        grid = shown("Decoded from N(0, I)")
-        gr.Button("Generate", variant="primary").click(
-            bind(random_faces, ctx), [seed, count], grid,
-            api_name="vae_random")
-    with gr.Tab("Interpolation"):
-        with gr.Row():
-            first, second = _start_inputs("From"), _start_inputs("To")
-        frames = range_slider(limits.INTERPOLATION_FRAMES, "Frames")
-        strip = shown("Interpolation in latent space")
-        gr.Button("Interpolate", variant="primary").click(
-            bind(interpolate, ctx), [*first, *second, frames], strip,
-            api_name="vae_interpolate")
-    with gr.Tab("t-SNE of latent means"):
-        tsne.build_panel(ctx, (tsne.VAE_SPACE,), prefix="vae_tsne")
+def slider_labels() -> list[str]:
+    """The sliders' names, in the order :func:`slid_latent` reads their values."""
+    principal = [f"Principal direction {i + 1}" for i in range(limits.PRINCIPAL_DIRECTIONS)]
+    return principal + list(FACE_ATTRIBUTES)

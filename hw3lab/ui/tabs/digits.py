@@ -1,0 +1,94 @@
+"""The domain adaptation tab: a drawn, uploaded or example digit through the four methods, the
+accuracy table, t-SNE of each method's features, and batch labelling (operations:
+:mod:`hw3lab.lab.digits`)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from hw3lab import limits
+from hw3lab.inference import METHODS
+from hw3lab.lab import TASK_NAMES, LabContext
+from hw3lab.lab.digits import (
+    ACCURACY_HEADERS,
+    EXAMPLES,
+    METHOD_TITLES,
+    accuracy_table,
+    batch_csv,
+    classify_example,
+    classify_sketch,
+    classify_uploads,
+    data_note,
+    examples,
+    feature_tsne,
+    recompute_accuracy,
+)
+from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
+
+
+def build(ctx: LabContext) -> None:
+    """The domain adaptation tab."""
+    gr.Markdown(data_note(ctx))
+    task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
+                               label="Task (source->target)"))
+    with gr.Row():
+        with gr.Column():
+            with gr.Tab("Draw"):
+                sketch = decode_checked(gr.Sketchpad(
+                    label="Draw a digit (pick the brush)", height=300, canvas_size=(280, 280),
+                    layers=False, elem_id="digit-sketch"))
+                draw_button = gr.Button("Classify the drawing", variant="primary",
+                                        elem_id="classify-sketch")
+            with gr.Tab("Upload"):
+                uploads = gr.File(label="Digit images", file_count="multiple",
+                                  file_types=["image"], elem_id="digit-upload")
+            with gr.Tab("Examples"):
+                gallery = gr.Gallery(value=examples(ctx, TASK_NAMES[0]), columns=6,
+                                     height=200, allow_preview=False, label="Click an example")
+                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1)
+        with gr.Column():
+            seen = shown("Input | as the models see it (28x28)", height=170,
+                         elem_id="digit-seen")
+    chart = shown("Class probabilities", height=240, elem_id="digit-chart")
+    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS)],
+                         label="Predictions", interactive=False)
+    outputs = [seen, chart, table]
+    draw_button.click(bind(classify_sketch, ctx), [task, sketch], outputs,
+                      api_name="digits_sketch")
+    uploads.upload(bind(classify_uploads, ctx), [task, uploads], outputs,
+                   api_name="digits_upload")
+
+    def pick(event: gr.SelectData) -> int:
+        return event.index
+
+    show_example = bind(classify_example, ctx)
+    gallery.select(pick, None, example_index, api_visibility="private").then(
+        show_example, [task, example_index], outputs, api_name="digits_example")
+    example_index.submit(show_example, [task, example_index], outputs,
+                         api_visibility="private")
+    task.change(bind(examples, ctx), task, gallery, api_visibility="private")
+
+    with gr.Accordion("Accuracy per task and method", open=False):
+        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
+        with gr.Row():
+            gr.Button("Show (from the manifest)").click(
+                bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy")
+            gr.Button("Recompute the chosen task on hw3_data").click(
+                bind(recompute_accuracy, ctx), task, accuracy_frame,
+                api_name="digits_recompute")
+    with gr.Accordion("t-SNE of each method's features", open=False):
+        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
+        tsne_image = shown("By class (top) and by domain (bottom)")
+        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count], tsne_image,
+                                api_name="digits_tsne")
+    with gr.Accordion("Batch: label a folder or a zip", open=False):
+        method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
+        batch = gr.File(label="Images or a zip of images", file_count="multiple",
+                        file_types=["image", ".zip"])
+        folder = gr.File(label="...or a whole folder", file_count="directory")
+        csv_file = gr.File(label="image_name,label CSV", interactive=False)
+        summary = gr.Markdown()
+        run = bind(batch_csv, ctx)
+        gr.Button("Label the batch").click(run, [task, method, batch], [csv_file, summary],
+                                           api_name="digits_batch")
+        folder.upload(run, [task, method, folder], [csv_file, summary], api_visibility="private")

@@ -1,0 +1,101 @@
+"""The GAN tab: seed explorer, attribute sliders, grid, interpolation and the discriminator's
+verdict on an upload; ``?seeds=1,2,3`` in the URL opens the grid on those seeds (operations:
+:mod:`hw3lab.lab.gan`)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from hw3lab import limits
+from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.lab import LabContext
+from hw3lab.lab.gan import (
+    edit_face,
+    face,
+    from_seed_list,
+    grid,
+    interpolate,
+    judge,
+    random_face,
+    shared_seeds,
+)
+from hw3lab.ui.widgets import bind, range_slider, seed_box, shown, user_errors
+
+
+def build(ctx: LabContext, demo: gr.Blocks) -> None:
+    """The GAN tab; ``demo`` is the whole app, whose page load reads the shared seeds."""
+    if not ctx.has_family("gan"):
+        gr.Markdown(f"**{ctx.missing_family('gan')}**")
+    gr.Markdown("Each image shows its seed and the discriminator's realness (0-1). "
+                "Share seeds by copying the list, or add `?seeds=1,2,3` to the lab's URL.")
+    with gr.Tab("Seed explorer"):
+        with gr.Row():
+            seed = seed_box(elem_id="gan-seed")
+            show = gr.Button("Show", variant="primary")
+            lucky = gr.Button("Random seed")
+        single = shown("Face", height=200, elem_id="gan-face")
+        single_png = gr.File(label="Download PNG", interactive=False)
+        show.click(bind(face, ctx), seed, [single, single_png], api_name="gan_face")
+        lucky.click(bind(random_face, ctx), None, [seed, single, single_png],
+                    api_name="gan_random")
+    with gr.Tab("Attribute sliders"):
+        gr.Markdown("Move a seed's face along attribute directions found in the noise space "
+                    "(InterFaceGAN). The bars are what the lab's attribute classifier sees in "
+                    "the face: check whether a slider changes what it claims to.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                edit_seed = seed_box(elem_id="gan-edit-seed")
+                edited = shown("Face", height=256, elem_id="gan-edited")
+                seen_attributes = gr.Label(num_top_classes=len(FACE_ATTRIBUTES),
+                                           label="Predicted attributes")
+            with gr.Column(scale=1, min_width=220):
+                attribute_sliders = [range_slider(limits.SLIDER, name.replace("_", " "),
+                                                  elem_id=f"gan-slider-{i}")
+                                     for i, name in enumerate(FACE_ATTRIBUTES)]
+                reset = gr.Button("Reset sliders", size="sm")
+        edit = bind(edit_face, ctx)
+        gr.on([s.input for s in attribute_sliders] + [edit_seed.submit], edit,
+              [edit_seed, *attribute_sliders], [edited, seen_attributes],
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+        gr.Button("Show", variant="primary").click(
+            edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
+            api_name="gan_edit")
+        reset.click(lambda: [0] * len(FACE_ATTRIBUTES), None, attribute_sliders,
+                    api_visibility="private").then(
+            edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
+            api_visibility="private")
+    with gr.Tab("Grid"):
+        with gr.Row():
+            base = seed_box("Base seed")
+            count = range_slider(limits.GAN_GRID, "Faces")
+            make = gr.Button("Generate grid", variant="primary")
+        seed_list = gr.Textbox(label="Seeds (copy to share, or edit and press Enter)",
+                               buttons=["copy"])
+        picture = shown("Faces with realness")
+        grid_png = gr.File(label="Download PNG", interactive=False)
+        make.click(bind(grid, ctx), [base, count], [picture, seed_list, grid_png],
+                   api_name="gan_grid")
+        seed_list.submit(bind(from_seed_list, ctx), seed_list, [picture, seed_list, grid_png],
+                         api_name="gan_seeds")
+    with gr.Tab("Interpolation"):
+        with gr.Row():
+            seed_a = seed_box("From seed")
+            seed_b = seed_box("To seed", value=1)
+            frames = range_slider(limits.INTERPOLATION_FRAMES, "Frames")
+        strip = shown("Frames with realness")
+        gif = gr.Image(label="Animated GIF", type="filepath", interactive=False)
+        gr.Button("Interpolate", variant="primary").click(
+            bind(interpolate, ctx), [seed_a, seed_b, frames], [strip, gif],
+            api_name="gan_interpolate")
+    with gr.Tab("Judge a face"):
+        upload = gr.File(label="A face image", file_types=["image"])
+        seen = shown("As the discriminator sees it (64x64)")
+        verdict = gr.Markdown()
+        upload.upload(bind(judge, ctx), upload, [seen, verdict], api_name="gan_judge")
+
+    def open_shared(request: gr.Request) -> tuple:
+        shared = shared_seeds(ctx, dict(request.query_params))
+        return shared if shared is not None else (gr.skip(), gr.skip(), gr.skip())
+
+    demo.load(user_errors(open_shared), None, [picture, seed_list, grid_png],
+              api_visibility="private")

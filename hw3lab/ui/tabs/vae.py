@@ -1,0 +1,90 @@
+"""The VAE tab: latent sliders, reconstruction, random faces, interpolation and t-SNE of the
+latent means (operations: :mod:`hw3lab.lab.vae`)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from hw3lab import limits
+from hw3lab.lab import LabContext
+from hw3lab.lab.tsne import VAE_SPACE
+from hw3lab.lab.vae import (
+    RECONSTRUCTION_ROW,
+    SLIDER_COUNT,
+    STARTS,
+    decode_sliders,
+    interpolate,
+    random_faces,
+    reconstruct,
+    slider_labels,
+    start_face,
+)
+from hw3lab.ui.tsne_panel import build_panel
+from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
+
+
+def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
+    with gr.Group():
+        kind = checked(gr.Radio(list(STARTS), value="random", label=label))
+        number = seed_box("Seed (random) or test face number")
+        upload = gr.File(label="Face image (upload)", file_types=["image"])
+    return kind, number, upload
+
+
+def build(ctx: LabContext) -> None:
+    """The VAE tab."""
+    if not ctx.has_family("vae"):
+        gr.Markdown(f"**{ctx.missing_family('vae')}**")
+    with gr.Tab("Latent sliders"):
+        base = gr.State(None)
+        labels = slider_labels()
+        sliders = []
+        with gr.Row():
+            with gr.Column(scale=1):
+                face = shown("Face", height=256, elem_id="vae-face")
+                start = _start_inputs("Start from")
+                start_button = gr.Button("Start", variant="primary")
+            for first, last in ((0, limits.PRINCIPAL_DIRECTIONS),
+                                (limits.PRINCIPAL_DIRECTIONS, SLIDER_COUNT)):
+                with gr.Column(scale=1, min_width=220):
+                    sliders += [range_slider(limits.SLIDER, labels[i],
+                                             elem_id=f"vae-slider-{i}")
+                                for i in range(first, last)]
+        decode = bind(decode_sliders, ctx)
+        gr.on([s.input for s in sliders], decode, [base, *sliders], face,
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+        decode_api = gr.Button("Decode", size="sm")
+        decode_api.click(decode, [base, *sliders], face, api_name="vae_decode")
+        start_button.click(bind(start_face, ctx), list(start),
+                           [base, face], api_name="vae_start").then(
+            lambda: [0] * SLIDER_COUNT, None, sliders, api_visibility="private")
+    with gr.Tab("Reconstruction"):
+        with gr.Row():
+            files = gr.File(label="Faces (any photos)", file_count="multiple",
+                            file_types=["image"])
+            webcam = decode_checked(gr.Image(label="Webcam", sources=["webcam"], type="numpy"))
+            test_count = checked(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
+                                           value=0 if ctx.data_root is None
+                                           else RECONSTRUCTION_ROW, label="Test faces"))
+        button = gr.Button("Reconstruct", variant="primary")
+        panel = shown("Inputs (top) and reconstructions (bottom)")
+        mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
+        button.click(bind(reconstruct, ctx), [files, webcam, test_count],
+                     [panel, mse], api_name="vae_reconstruct")
+    with gr.Tab("Random faces"):
+        with gr.Row():
+            seed = seed_box()
+            count = range_slider(limits.VAE_GRID, "Faces")
+        grid = shown("Decoded from N(0, I)")
+        gr.Button("Generate", variant="primary").click(
+            bind(random_faces, ctx), [seed, count], grid, api_name="vae_random")
+    with gr.Tab("Interpolation"):
+        with gr.Row():
+            first, second = _start_inputs("From"), _start_inputs("To")
+        frames = range_slider(limits.INTERPOLATION_FRAMES, "Frames")
+        strip = shown("Interpolation in latent space")
+        gr.Button("Interpolate", variant="primary").click(
+            bind(interpolate, ctx), [*first, *second, frames], strip,
+            api_name="vae_interpolate")
+    with gr.Tab("t-SNE of latent means"):
+        build_panel(ctx, (VAE_SPACE,), prefix="vae_tsne")

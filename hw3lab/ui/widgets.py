@@ -1,0 +1,99 @@
+"""Gradio glue every tab shares: lab operations as callbacks whose user errors become messages,
+widgets that let the operation check an API value itself, and PNG output images."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gradio as gr
+from PIL import Image
+
+from hw3lab import limits
+from hw3lab.errors import UserInputError
+from hw3lab.lab import LabContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=gr.components.Component)
+
+
+def user_errors(function: F) -> F:
+    """Turn the lab's expected failures into a ``gr.Error`` the page shows as a message."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except UserInputError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+    return wrapper  # type: ignore[return-value]
+
+
+def bind(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
+    """``function`` with the lab's context as first argument, as a Gradio callback: its other
+    parameters keep their names (they name the API's parameters), errors become messages, and
+    Gradio's own messages name the callback."""
+    callback = user_errors(functools.partial(function, ctx))
+    callback.__name__ = function.__name__
+    return callback
+
+
+# Gradio's number and choice widgets refuse API values outside their range or choices with
+# messages that echo the value whole (a 100,000-character string, a 400-digit number), or, for
+# text in a number, with a TypeError naming Gradio's internals.
+_PREPROCESS_REFUSALS = (gr.Error, TypeError, ValueError, OverflowError)
+# Gradio decodes webcam pictures and sketches itself, before the callback's checks.
+_DECODE_FAILURES = (OSError, ValueError, TypeError, SyntaxError, EOFError,
+                    Image.DecompressionBombError)
+
+
+def checked(component: C) -> C:
+    """``component`` passing a value its preprocessing refuses on unchanged, so the callback's
+    :mod:`hw3lab.limits` check answers with a short message naming the argument. (A wrapped
+    method, not a subclass: Gradio writes a ``.pyi`` file beside any module that subclasses a
+    component.)"""
+    preprocess = component.preprocess
+
+    def let_the_callback_check(payload: Any) -> Any:
+        try:
+            return preprocess(payload)
+        except _PREPROCESS_REFUSALS:
+            return payload
+
+    component.preprocess = let_the_callback_check  # type: ignore[method-assign]
+    return component
+
+
+def decode_checked(component: C) -> C:
+    """``component`` (an image input Gradio decodes itself) answering a file it cannot decode
+    with a clear message instead of one about Gradio's internals."""
+    preprocess = component.preprocess
+    label = getattr(component, "label", None) or "the image"
+
+    def clear_decode_errors(payload: Any) -> Any:
+        try:
+            return preprocess(payload)
+        except _DECODE_FAILURES:
+            raise gr.Error(f"{label}: not a readable image (PNG, JPEG, GIF, BMP or WebP) or too "
+                           "large", print_exception=False) from None
+
+    component.preprocess = clear_decode_errors  # type: ignore[method-assign]
+    return component
+
+
+def range_slider(limit: limits.Range, label: str, **options: Any) -> gr.Slider:
+    """A slider over one of :mod:`hw3lab.limits`' ranges (its default unless ``value`` is
+    given), whose API values the callback checks."""
+    options.setdefault("value", limit.default)
+    return checked(gr.Slider(limit.low, limit.high, step=limit.step, label=label, **options))
+
+
+def seed_box(label: str = "Seed", value: int = 0, **options: Any) -> gr.Number:
+    """A whole-number box for a seed (or an index), whose API values the callback checks."""
+    return checked(gr.Number(value=value, precision=0, label=label, **options))
+
+
+def shown(label: str, **options: Any) -> gr.Image:
+    """An output image sent as PNG, so faces and plots stay exact (Gradio's default is a lossy
+    WebP)."""
+    return gr.Image(label=label, interactive=False, format="png", **options)

@@ -1,0 +1,55 @@
+"""What ``train.source_only`` and ``train.target_only`` share: the homework's classifier trained
+on one labelled domain (the lower and upper bounds of adaptation); ADDA's pretraining too."""
+
+from __future__ import annotations
+
+import torch
+
+from hw3lab.models import Extractor, Predictor
+from hw3lab.training.arguments import (
+    DIGIT_HELP,
+    DIGIT_PER_TASK,
+    TrainingSetup,
+    add_config,
+    add_digit_task,
+    config_from,
+    digit_tasks,
+    training_parser,
+)
+from hw3lab.training.digits import DigitNets, for_task, run_name
+from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
+
+BOUNDS = {"source_only": ("source", "lower"), "target_only": ("target", "upper")}
+
+
+def train_classifier(setup: TrainingSetup, method: str, source: str, target: str,
+                     config: SupervisedConfig, holdout: float, **metadata: str) -> DigitNets:
+    """Train ``method`` ('source_only' or 'target_only') on its domain, keep the best model on
+    the held-out part, write and measure its checkpoint; return the model."""
+    train, val = setup.train_val(source if method == "source_only" else target, holdout)
+    torch.manual_seed(setup.seed)
+    nets = DigitNets(Extractor(), Predictor()).to(setup.device)
+    run = setup.run(run_name(source, target, method, setup.seed), nets.modules(),
+                    {"classifier": classifier_optimizer(nets, config.lr)})
+    print_metrics(train_supervised(run, nets, train, val, config))
+    save_digits(setup, run, source, target, method, nets.modules(),
+                {"grey": config.grey, "recipe": vars(config) | {"optimizer": "Adam",
+                                                                "holdout": holdout},
+                 **metadata})
+    return nets
+
+
+def main(method: str, argv: list[str] | None) -> None:
+    """The command line of ``train.{method}``."""
+    domain, bound = BOUNDS[method]
+    parser = training_parser(f"Train the homework's digit classifier on the {domain} domain "
+                             f"only ({bound} bound of adaptation).")
+    add_digit_task(parser)
+    add_config(parser, SupervisedConfig, DIGIT_HELP, per_task=DIGIT_PER_TASK)
+    args = parser.parse_args(argv)
+    tasks = digit_tasks(parser, args)
+    setup = TrainingSetup.from_args(args)
+    for source, target in tasks:
+        config = setup.shortened(for_task(config_from(SupervisedConfig, args), source, target))
+        train_classifier(setup, method, source, target, config, args.holdout)
