@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> None:
                                   weight_decay=config.weight_decay)
     run = setup.run(f"attributes-seed{setup.seed}", {"attributes": net},
                     {"attributes": optimizer})
-    history = print_metrics(train_attributes(run, net, (images[kept], targets[kept]),
-                                             (images[held], targets[held]), config))
+    print_metrics(train_attributes(run, net, (images[kept], targets[kept]),
+                                     (images[held], targets[held]), config))
 
     def measure() -> dict:
         test = setup.labelled_faces("test")
@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None) -> None:
                     torch.maximum(test[1].mean(0), 1 - test[1].mean(0)).mean() * 100), 2)}
 
     metrics = save_and_measure(setup, run, "attributes", setup.out / "attributes.safetensors",
-                               {"attributes": net}, {"family": "attributes",
-                                                     "recipe": vars(config), "holdout": len(held),
-                                                     "history": history}, measure)
+                               {"attributes": net},
+                               {"family": "attributes", "recipe": vars(config),
+                                "holdout": len(held)}, measure)
     print(metrics, flush=True)
 
 

@@ -56,13 +56,13 @@ def main(argv: list[str] | None = None) -> None:
         modules["generator_ema"] = averaged_copy(generator)
     run = setup.run(f"gan-seed{setup.seed}", modules,
                     gan_optimizers(generator, discriminator, config))
-    history = print_metrics(train_gan(run, generator, discriminator, train, config))
+    print_metrics(train_gan(run, generator, discriminator, train, config))
     save_and_measure(setup, run, "gan", setup.out / "gan.safetensors",
                      {"generator": sampling_generator(run, generator, config),
                       "discriminator": discriminator},
                      {"family": "gan", "width": args.width,
-                      "recipe": {"name": args.recipe, **asdict(config)}, "history": history},
-                     lambda: history[-1] if history else {})
+                      "recipe": {"name": args.recipe, **asdict(config)}},
+                     lambda: (run.history() or [{}])[-1])
 
 
 if __name__ == "__main__":

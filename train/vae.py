@@ -37,11 +37,10 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(setup.seed)
     vae = VAE(args.width).to(setup.device)
     run = setup.run(f"vae-seed{setup.seed}", {"vae": vae}, {"vae": vae_optimizer(vae, config)})
-    history = print_metrics(train_vae(run, vae, train, test, config))
+    print_metrics(train_vae(run, vae, train, test, config))
     save_and_measure(setup, run, "vae", setup.out / "vae.safetensors",
                      {"encoder": vae.encoder, "decoder": vae.decoder},
-                     {"family": "vae", "width": args.width, "recipe": vars(config),
-                      "history": history},
+                     {"family": "vae", "width": args.width, "recipe": vars(config)},
                      lambda: {"test_mse": reconstruction_mse(vae, test)})
 
 

@@ -129,6 +129,12 @@ class Run:
         """Seconds since this process started the run (a resumed run counts from its resume)."""
         return round(time.monotonic() - self.started, 1)
 
+    def history(self) -> list[dict[str, Any]]:
+        """Every epoch's metrics from the run's log, across resumes (empty without a log)."""
+        if self.log_path is None or not self.log_path.is_file():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
     def out_of_time(self) -> bool:
         return (self.time_budget is not None
                 and time.monotonic() - self.started >= self.time_budget)

@@ -41,16 +41,19 @@ def save_and_measure(setup: TrainingSetup, run: Run, name: str, path: Path,
                      modules: dict[str, nn.Module], metadata: dict[str, Any],
                      measure: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Write the checkpoint ``path`` (listed as ``name`` in the manifest) with what every one
-    records: data terms, timing, the run's epochs, provenance and ``metadata`` (which holds
-    the ``recipe``); then ``measure`` it and store the metrics in its JSON and the manifest.
-    Returns the metrics."""
+    records: data terms, timing, the run's epochs with every epoch's metrics (its ``history``),
+    provenance and ``metadata`` (which holds the ``recipe``); then ``measure`` it and store
+    the metrics in its JSON and the manifest. Returns the metrics."""
+    history = run.history()
     summary = {"epochs_planned": metadata["recipe"]["epochs"], "epochs_run": run.epoch,
-               "stopped_early": run.stopped_early}
+               "stopped_early": run.stopped_early, "history": history}
     summary.update({key: run.extra[key] for key in ("best_epoch", "best_score")
                     if key in run.extra})
     full = {"data": {"path": setup.data.name, "provenance": "see hw3_data/PROVENANCE.md",
                      "licence": DATA_TERMS},
-            "training_seconds": run.seconds(), "training_device": str(setup.device),
+            # summed over the logged epochs, so a resumed run counts every process's time
+            "training_seconds": round(sum(e["seconds"] for e in history), 1) if history
+            else run.seconds(), "training_device": str(setup.device),
             "precision": setup.precision, "threads": torch.get_num_threads(),
             "dry_run": setup.dry_run, **summary, **metadata, **setup.provenance}
     save_checkpoint(path, modules, full)
