@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from hw3lab import runtime
+from hw3lab.checkpoints import load_tensors, read_metadata
 from hw3lab.data.transforms import diff_augment
 from hw3lab.models import VAE, AttributeNet, Discriminator, Generator
 from hw3lab.models.gan import NOISE_DIM
@@ -172,3 +173,25 @@ def test_attribute_classifier_learns_a_visible_attribute() -> None:
 
 def test_noise_dimension_is_the_homeworks() -> None:
     assert Generator(WIDTH)(torch.randn(3, NOISE_DIM)).shape == (3, 3, 64, 64)
+
+
+def test_gan_cli_ships_a_chosen_snapshot(tmp_path: Path, tiny_data: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    from train import gan as gan_cli
+
+    common = ["--data", str(tiny_data), "--out", str(tmp_path / "out"), "--state-dir",
+              str(tmp_path / "runs"), "--width", "0.0625", "--batch-size", "4",
+              "--snapshot-every", "1", "--no-progress", "--threads", "1"]
+    assert gan_cli.main([*common, "--epochs", "2"]) == 0
+    assert gan_cli.main([*common, "--epochs", "2", "--ship-epoch", "1"]) == 0
+    shipped = read_metadata(tmp_path / "out" / "gan.safetensors")
+    assert shipped["shipped_epoch"] == 1 and shipped["epochs_run"] == 2
+    assert [h["epoch"] for h in shipped["history"]] == [1, 2]
+    snapshot = torch.load(tmp_path / "runs" / "gan-seed0" / "snapshot-e001.pt",
+                          weights_only=True)
+    torch.testing.assert_close(load_tensors(tmp_path / "out" / "gan.safetensors")[
+        "discriminator.encode.0.block.0.weight"].float(),
+        snapshot["discriminator"]["encode.0.block.0.weight"].half().float())
+    capsys.readouterr()
+    assert gan_cli.main([*common, "--ship-epoch", "7"]) == 2
+    assert capsys.readouterr().err.startswith("error: no snapshot of epoch 7")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 import torch
 
@@ -14,6 +14,7 @@ from hw3lab.training.gan import (
     GanConfig,
     averaged_copy,
     gan_optimizers,
+    load_snapshot,
     sampling_generator,
     train_gan,
 )
@@ -42,6 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     add_config(parser, GanConfig, HELP, overrides_only=True)
     parser.add_argument("--width", type=float, default=1.0,
                         help="channel multiplier (1.0 is the homework's network)")
+    parser.add_argument("--ship-epoch", type=int, metavar="EPOCH",
+                        help="do not train: write the checkpoint from the run's snapshot of this "
+                        "epoch (picked by python -m hw3lab.analysis.face_quality "
+                        "--gan-snapshots), with the run's whole history")
     args = parser.parse_args(argv)
     setup = TrainingSetup.from_args(args)
     overrides = {field.name: value for field in fields(GanConfig)
@@ -54,14 +59,23 @@ def main(argv: list[str] | None = None) -> None:
     modules = {"generator": generator, "discriminator": discriminator}
     if config.ema:
         modules["generator_ema"] = averaged_copy(generator)
-    run = setup.run(f"gan-seed{setup.seed}", modules,
-                    gan_optimizers(generator, discriminator, config))
-    print_metrics(train_gan(run, generator, discriminator, train, config))
+    name = f"gan-seed{setup.seed}"
+    if args.ship_epoch is not None:
+        setup = replace(setup, resume=True)  # keep the run's log and state
+    run = setup.run(name, modules, gan_optimizers(generator, discriminator, config))
+    shipped = {}
+    if args.ship_epoch is None:
+        print_metrics(train_gan(run, generator, discriminator, train, config))
+    else:
+        snapshot = load_snapshot(run, args.ship_epoch)
+        (modules.get("generator_ema") or generator).load_state_dict(snapshot["generator"])
+        discriminator.load_state_dict(snapshot["discriminator"])
+        shipped = {"shipped_epoch": args.ship_epoch}
     save_and_measure(setup, run, "gan", setup.out / "gan.safetensors",
                      {"generator": sampling_generator(run, generator, config),
                       "discriminator": discriminator},
                      {"family": "gan", "width": args.width,
-                      "recipe": {"name": args.recipe, **asdict(config)}},
+                      "recipe": {"name": args.recipe, **asdict(config)}, **shipped},
                      lambda: (run.history() or [{}])[-1])
 
 

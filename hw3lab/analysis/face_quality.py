@@ -16,12 +16,12 @@ the VAE also its test reconstruction error, KL per latent dimension and active d
 
 ``python -m hw3lab.analysis.face_quality --data DIR`` measures the shipped VAE and GAN and
 stores the numbers in their checkpoint JSON and the manifest; ``--gan-snapshots runs/gan-seed0``
-scores a training run's snapshots, to pick the epoch to ship.
+scores a training run's snapshots, with the selection distance (to training faces, never the
+test faces) that picks the epoch to ship.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hw3lab import cli
 from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.checkpoints import metadata_path, read_metadata, record_in_manifest, write_json
 from hw3lab.data import load_faces
@@ -214,8 +215,19 @@ def _store_quality(directory: Path, name: str, quality: dict) -> None:
     record_in_manifest(directory, name, path)
 
 
+def selection_frechet(store: ModelStore, refs: References, faces: np.ndarray,
+                      seed: int = 0) -> float:
+    """Frechet distance of ``faces`` to a fixed random set of training faces as many as the
+    test faces: the criterion that picks a training run's snapshot, so that no choice ever
+    looks at the test faces."""
+    chosen = np.random.default_rng(seed + 1).choice(len(refs.train), len(refs.test),
+                                                     replace=False)
+    return frechet_distance(store.face_features(faces), refs.train[chosen])
+
+
+@cli.command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data)")
     parser.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS)
     parser.add_argument("--gan-snapshots", type=Path,
@@ -238,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
                                                          ("gan", gan_sampler))
                     if (args.checkpoints / f"{name}.safetensors").is_file()}
     for name, sample in samplers.items():
-        quality = judge(store, refs, sample(SAMPLES, args.seed)).rounded()
+        faces = sample(SAMPLES, args.seed)
+        quality = judge(store, refs, faces).rounded()
+        if args.gan_snapshots:
+            quality = {"selection_frechet": round(selection_frechet(store, refs, faces), 4),
+                       **quality}
         if name == "vae":
             quality |= {k: round(v, 5) for k, v in vae_latent_report(
                 store, load_faces("test", root).images).items()}
@@ -255,4 +271,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

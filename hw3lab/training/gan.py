@@ -32,6 +32,7 @@ from PIL import Image
 from torch import nn
 
 from hw3lab.data.transforms import diff_augment, faces_for_model, faces_to_uint8, horizontal_flip
+from hw3lab.errors import UserInputError
 from hw3lab.models import Discriminator, Generator
 from hw3lab.models.gan import NOISE_DIM
 from hw3lab.training.common import Run, index_batches
@@ -193,6 +194,16 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
 def averaged_copy(generator: Generator) -> Generator:
     """A frozen copy of ``generator`` to hold the moving average of its weights."""
     return copy.deepcopy(generator).requires_grad_(False)
+
+
+def load_snapshot(run: Run, epoch: int) -> dict[str, dict[str, torch.Tensor]]:
+    """The ``generator`` and ``discriminator`` state_dicts of the run's snapshot of ``epoch``."""
+    folder = snapshot_folder(run)
+    path = folder / f"snapshot-e{epoch:03d}.pt" if folder else None
+    if path is None or not path.is_file():
+        raise UserInputError(f"no snapshot of epoch {epoch} in {folder}: snapshots are written "
+                             "every --snapshot-every epochs")
+    return torch.load(path, map_location=run.device, weights_only=True)
 
 
 def write_snapshot(run: Run, generator: Generator, noise: torch.Tensor, epoch: int) -> None:
