@@ -192,6 +192,12 @@ def test_gan_cli_ships_a_chosen_snapshot(tmp_path: Path, tiny_data: Path,
     torch.testing.assert_close(load_tensors(tmp_path / "out" / "gan.safetensors")[
         "discriminator.encode.0.block.0.weight"].float(),
         snapshot["discriminator"]["encode.0.block.0.weight"].half().float())
+    assert gan_cli.main([*common, "--epochs", "2", "--ship-epoch", "2", "--ship-live"]) == 0
+    live = torch.load(tmp_path / "runs" / "gan-seed0" / "snapshot-e002.pt",
+                      weights_only=True)["live_generator"]
+    torch.testing.assert_close(load_tensors(tmp_path / "out" / "gan.safetensors")[
+        "generator.decode.0.block.0.weight"].float(),
+        live["decode.0.block.0.weight"].half().float())
     capsys.readouterr()
     assert gan_cli.main([*common, "--ship-epoch", "7"]) == 2
     assert capsys.readouterr().err.startswith("error: no snapshot of epoch 7")

@@ -8,6 +8,7 @@ from dataclasses import asdict, fields, replace
 import torch
 
 from hw3lab import cli
+from hw3lab.errors import UserInputError
 from hw3lab.models import Discriminator, Generator
 from hw3lab.training.arguments import TrainingSetup, add_config, training_parser
 from hw3lab.training.gan import (
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="do not train: write the checkpoint from the run's snapshot of this "
                         "epoch (picked by python -m hw3lab.analysis.face_quality "
                         "--gan-snapshots), with the run's whole history")
+    parser.add_argument("--ship-live", action="store_true",
+                        help="with --ship-epoch: ship the snapshot's live generator instead of "
+                        "its averaged one")
     args = parser.parse_args(argv)
     setup = TrainingSetup.from_args(args)
     overrides = {field.name: value for field in fields(GanConfig)
@@ -68,11 +72,19 @@ def main(argv: list[str] | None = None) -> None:
         print_metrics(train_gan(run, generator, discriminator, train, config))
     else:
         snapshot = load_snapshot(run, args.ship_epoch)
-        (modules.get("generator_ema") or generator).load_state_dict(snapshot["generator"])
+        if args.ship_live:
+            if "live_generator" not in snapshot:
+                raise UserInputError(f"the snapshot of epoch {args.ship_epoch} keeps no live "
+                                     "generator beside its sampling one")
+            generator.load_state_dict(snapshot["live_generator"])
+        else:
+            (modules.get("generator_ema") or generator).load_state_dict(snapshot["generator"])
         discriminator.load_state_dict(snapshot["discriminator"])
-        shipped = {"shipped_epoch": args.ship_epoch}
+        shipped = {"shipped_epoch": args.ship_epoch,
+                   "shipped_generator": "live" if args.ship_live else "sampling"}
     save_and_measure(setup, run, "gan", setup.out / "gan.safetensors",
-                     {"generator": sampling_generator(run, generator, config),
+                     {"generator": generator if args.ship_live
+                      else sampling_generator(run, generator, config),
                       "discriminator": discriminator},
                      {"family": "gan", "width": args.width,
                       "recipe": {"name": args.recipe, **asdict(config)}, **shipped},

@@ -124,19 +124,24 @@ class FaceQuality:
         return {k: round(v, 4) for k, v in asdict(self).items()}
 
 
+def generator_sampler(generator: Generator) -> Sampler:
+    """Eval-mode faces of ``generator`` (BatchNorm folded) for N(0, I) noise of a seed."""
+    fast = fast_generator(generator.eval())
+
+    def sample(count: int, seed: int) -> np.ndarray:
+        noise = torch.randn(count, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
+        with torch.inference_mode():
+            return faces_to_uint8(fast(noise))
+    return sample
+
+
 def untrained_sampler(seed: int = 0) -> Sampler:
     """The ceiling: a freshly initialised homework generator (BatchNorm statistics estimated),
     sampled like the trained one."""
     torch.manual_seed(seed)
     generator = Generator()
     recalibrate_batchnorm(generator, torch.Generator().manual_seed(seed))
-    fast = fast_generator(generator.eval())
-
-    def sample(count: int, sample_seed: int) -> np.ndarray:
-        noise = torch.randn(count, NOISE_DIM, generator=torch.Generator().manual_seed(sample_seed))
-        with torch.inference_mode():
-            return faces_to_uint8(fast(noise))
-    return sample
+    return generator_sampler(generator)
 
 
 def references(store: ModelStore, data: Path, seed: int = 0) -> References:
@@ -195,17 +200,18 @@ def gan_sampler(store: ModelStore) -> Sampler:
     return sample
 
 
-def snapshot_sampler(path: Path) -> Sampler:
-    """A training run's snapshot (``snapshot-eNNN.pt``, written by :mod:`train.gan`)."""
-    generator = Generator()
-    generator.load_state_dict(torch.load(path, weights_only=True)["generator"])
-    fast = fast_generator(generator.eval())
-
-    def sample(count: int, seed: int) -> np.ndarray:
-        noise = torch.randn(count, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
-        with torch.inference_mode():
-            return faces_to_uint8(fast(noise))
-    return sample
+def snapshot_samplers(path: Path) -> dict[str, Sampler]:
+    """The generators of a training run's snapshot (``snapshot-eNNN.pt``, written by
+    :mod:`train.gan`): its sampling one, named by the file, and its live one (if it keeps one
+    beside an averaged generator) with '-live' added."""
+    snapshot = torch.load(path, weights_only=True)
+    samplers = {}
+    for key, suffix in (("generator", ""), ("live_generator", "-live")):
+        if key in snapshot:
+            generator = Generator()
+            generator.load_state_dict(snapshot[key])
+            samplers[path.stem + suffix] = generator_sampler(generator)
+    return samplers
 
 
 def _store_quality(directory: Path, name: str, quality: dict) -> None:
@@ -243,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"floor_frechet": round(refs.floor, 4),
                       "ceiling_frechet": round(refs.ceiling, 4)}), flush=True)
     if args.gan_snapshots:
-        samplers = {p.stem: snapshot_sampler(p)
-                    for p in sorted(args.gan_snapshots.glob("snapshot-e*.pt"))}
+        samplers = {name: sample for p in sorted(args.gan_snapshots.glob("snapshot-e*.pt"))
+                    for name, sample in snapshot_samplers(p).items()}
     else:
         samplers = {name: make(store) for name, make in (("vae", vae_sampler),
                                                          ("gan", gan_sampler))

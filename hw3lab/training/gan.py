@@ -197,7 +197,8 @@ def averaged_copy(generator: Generator) -> Generator:
 
 
 def load_snapshot(run: Run, epoch: int) -> dict[str, dict[str, torch.Tensor]]:
-    """The ``generator`` and ``discriminator`` state_dicts of the run's snapshot of ``epoch``."""
+    """The state_dicts of the run's snapshot of ``epoch``: ``generator`` (the sampling one),
+    ``discriminator`` and, beside an averaged generator, ``live_generator``."""
     folder = snapshot_folder(run)
     path = folder / f"snapshot-e{epoch:03d}.pt" if folder else None
     if path is None or not path.is_file():
@@ -212,6 +213,8 @@ def write_snapshot(run: Run, generator: Generator, noise: torch.Tensor, epoch: i
         return
     folder.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sample_grid(generator, noise)).save(folder / f"grid-e{epoch:03d}.png")
-    torch.save({"generator": generator.state_dict(),
-                "discriminator": run.modules["discriminator"].state_dict()},
-               folder / f"snapshot-e{epoch:03d}.pt")
+    players = {"generator": generator.state_dict(),
+               "discriminator": run.modules["discriminator"].state_dict()}
+    if generator is not run.modules["generator"]:  # the live one too, to compare with the average
+        players["live_generator"] = run.modules["generator"].state_dict()
+    torch.save(players, folder / f"snapshot-e{epoch:03d}.pt")
