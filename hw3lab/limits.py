@@ -24,6 +24,8 @@ MIN_IMAGE_SIDE = 8
 MAX_UPLOAD_FILES = 32
 MAX_BATCH_FILES = 500
 MAX_ZIP_BYTES = 50 * 1024 * 1024  # total uncompressed size of a zip's members
+# A student's own homework weights (.pth): the full-width VAE in fp32, in one file, is 360 MB.
+MAX_MODEL_FILE_BYTES = 400 * 1024 * 1024
 
 
 @dataclass(frozen=True)
