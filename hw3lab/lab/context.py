@@ -15,6 +15,7 @@ from hw3lab import limits
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
+from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import METHODS, TASKS, ModelStore, digit_checkpoint, task_name
 
@@ -94,6 +95,12 @@ class LabContext:
                               f"it: {error}", file=sys.stderr, flush=True)
                 self._splits[dataset, "test"] = split
             return self._splits[dataset, "test"]
+
+    def real_images(self, dataset: str) -> Split | None:
+        """Real test images to show: hw3_data's test split, else the sample shipped with the
+        lab (:mod:`hw3lab.data.samples`, 100 a dataset), so a newcomer sees real digits and
+        faces too. Accuracy is measured on :meth:`test_split` only."""
+        return self.test_split(dataset) or load_sample(dataset)
 
     def latents(self) -> VaeLatents:
         """Test faces' latents: the file shipped beside the VAE, else encoded from the data."""

@@ -1,8 +1,8 @@
 """Domain adaptation: one digit through source-only, DANN, ADDA and target-only side by side,
 the accuracy table, t-SNE of each method's features, and batch labelling to a CSV.
 
-Digits come from a sketch, uploads or examples: real test images when ``hw3_data`` is present,
-else digits rendered by :mod:`hw3lab.data.examples`.
+Digits come from a sketch, uploads or examples: real test images, from ``hw3_data`` when it is
+present, else from the sample shipped with the lab.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
-from hw3lab.data.examples import render_digits
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
 from hw3lab.inference import METHODS, task_name, test_accuracies
@@ -38,24 +37,22 @@ TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
 # -- where digits come from -----------------------------------------------------------------
 
-def digit_samples(ctx: LabContext, domain: str, count: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The first ``count`` test digits of ``domain`` as (N, 28, 28, 3) uint8 with labels, and
-    whether they are real (else rendered by the app)."""
-    split = ctx.test_split(domain)
+def digit_samples(ctx: LabContext, domain: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``count`` real test digits of ``domain`` (all of the shipped sample's 100
+    without hw3_data) as (N, 28, 28, 3) uint8 with their labels."""
+    split = ctx.real_images(domain)
     if split is None:
-        images, labels = render_digits(domain, count)
-        return images, labels, False
+        raise UnavailableError(f"no {domain} test images: start the lab with --data hw3_data")
     images = split.images[:count]
     return (np.repeat(images, 3, axis=3) if images.shape[3] == 1 else images,
-            split.targets[:count], True)
+            split.targets[:count])
 
 
 def examples(ctx: LabContext, task: Any) -> list[tuple[np.ndarray, str]]:
     """Target-domain examples of ``task`` for the gallery: (enlarged image, caption)."""
     _, target = parse_task(task)
-    images, labels, real = digit_samples(ctx, target, EXAMPLES)
-    kind = "test image" if real else "rendered"
-    return [(enlarge(image, 4), f"{target} {kind}, label {label}")
+    images, labels = digit_samples(ctx, target, EXAMPLES)
+    return [(enlarge(image, 4), f"{target} test image, label {label}")
             for image, label in zip(images, labels, strict=True)]
 
 
@@ -63,7 +60,8 @@ def data_note(ctx: LabContext) -> str:
     """Where the examples come from, and which digit checkpoints are missing (Markdown)."""
     missing = ctx.missing_digit_tasks()
     data = ("real test images from hw3_data" if ctx.data_root is not None
-            else "digits the app renders itself (no hw3_data)")
+            else "real test images from the lab's shipped sample (no hw3_data: 100 a domain, "
+            "so a t-SNE has at most 200 points)")
     note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
             "(train with python -m train.METHOD --source S --target T)" if missing else "")
     return f"Examples are {data}.{note}"
@@ -137,10 +135,9 @@ def classify_example(ctx: LabContext, task: Any, index: Any) -> tuple:
     """Classify example ``index`` of the task's target domain."""
     _, target = parse_task(task)
     index = limits.Range(0, EXAMPLES - 1, 0).check_int(index, "the example")
-    images, labels, real = digit_samples(ctx, target, EXAMPLES)
-    kind = "test image" if real else "rendered example"
+    images, labels = digit_samples(ctx, target, EXAMPLES)
     return classify(ctx, task, images[index:index + 1],
-                    [f"{target} {kind} {index}, label {labels[index]}"])
+                    [f"{target} test image {index}, label {labels[index]}"])
 
 
 # -- accuracy, features ---------------------------------------------------------------------
@@ -199,8 +196,8 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     if not ctx.has_digits(source, target, method):
         raise UnavailableError(ctx.missing_digits(source, target, method))
     half = count // 2
-    source_images, source_labels, _ = digit_samples(ctx, source, half)
-    target_images, target_labels, _ = digit_samples(ctx, target, count - half)
+    source_images, source_labels = digit_samples(ctx, source, half)
+    target_images, target_labels = digit_samples(ctx, target, count - half)
     images = np.concatenate([source_images, target_images])
     labels = np.concatenate([source_labels, target_labels])
     domains = np.repeat([0, 1], [len(source_images), len(target_images)])

@@ -37,7 +37,8 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
-                 else "no hw3_data (examples and latents come from the checkpoints)")
+                 else "no hw3_data (examples: the shipped sample of real test images; "
+                 "latents: the checkpoints)")
         gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.checkpoints}` · {where}")
         with gr.Tab("VAE", id="vae"):
             vae.build(ctx)
