@@ -13,7 +13,7 @@ from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
-from hw3lab.ui.tabs import digits, gan, tsne, vae
+from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
@@ -48,6 +48,8 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
             digits.build(ctx)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
+        with gr.Tab("Models", id="models"):
+            models.build(ctx)
     demo.queue(max_size=QUEUE_SIZE)
     share_concurrency(demo)
     return demo

@@ -69,7 +69,9 @@ def build(ctx: LabContext) -> None:
     task.change(bind(examples, ctx), task, gallery, api_visibility="private")
 
     with gr.Accordion("Accuracy per task and method", open=False):
-        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
+        # A callable value: filled from the manifest on every page load.
+        accuracy_frame = gr.Dataframe(value=bind(accuracy_table, ctx), headers=ACCURACY_HEADERS,
+                                      interactive=False)
         with gr.Row():
             gr.Button("Show (from the manifest)").click(
                 bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy")
