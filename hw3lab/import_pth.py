@@ -44,6 +44,12 @@ PART_OF_ROOT = {
     "gan": {"decode": "generator", "encode": "discriminator"},
 }
 FAMILIES = tuple(PART_OF_ROOT)
+# The attributes that only a whole part has (a GAN generator's 'decode' alone is not a VAE
+# decoder, which also has 'preprocess'): what tells the families apart.
+WHOLE_PART_ROOTS = {"extractor": {"extract"}, "predictor": {"preprocess"},
+                    "encoder": {"encode", "meanGen", "logvarGen"},
+                    "decoder": {"preprocess", "decode"}, "generator": {"decode"},
+                    "discriminator": {"encode"}}
 HOMEWORK_RENAMES = {"classify": "predict"}  # ADDA's homework names the label head 'classify'
 WRAPPERS = {"module"}  # DataParallel / DistributedDataParallel wrap every key in 'module.'
 # A face model's width multiplier, read from one weight: (key, dimension, channels at width 1).
@@ -66,6 +72,10 @@ class Part:
     part: str
     label: str
     state: dict[str, torch.Tensor]
+
+    def is_whole(self) -> bool:
+        roots = {key.split(".")[0] for key in self.state}
+        return WHOLE_PART_ROOTS[self.part] <= roots
 
 
 @dataclass
@@ -160,25 +170,31 @@ def load_family(family: str, states: dict[str, Mapping]) -> OwnModel:
 
 
 def load_own_model(family: str, states: dict[str, Mapping]) -> OwnModel:
-    """:func:`load_family`, and if the files fit another family instead, a message saying so."""
+    """:func:`load_family`, and if the files hold whole parts of another family instead, a
+    message saying so."""
     try:
         return load_family(family, states)
     except CheckpointError as error:
         for other in FAMILIES:
             if other != family:
                 try:
-                    fits = load_family(other, states)
+                    parts = [p for name, state in states.items()
+                             for p in recognise(other, name, state)]
                 except CheckpointError:
                     continue
+                if not all(p.is_whole() for p in parts):
+                    continue
                 raise CheckpointError(
-                    f"{few(states)} hold a {other} model ({', '.join(fits.modules)}), not a "
-                    f"{family} model: give --family {other} (or upload it in the "
+                    f"{few(states)} hold a {other} model's "
+                    f"{', '.join(dict.fromkeys(p.part for p in parts))}, "
+                    f"not a {family} model: give --family {other} (or upload it in the "
                     f"{other.upper()} tab)") from None
         raise error from None
 
 
-def read_files(paths: list[str | os.PathLike]) -> dict[str, dict[str, Any]]:
-    """File name -> its top-level dict, each file read safely and within the size limit."""
+def read_files(paths: list[str | os.PathLike],
+               max_bytes: int = limits.MAX_MODEL_FILE_BYTES) -> dict[str, dict[str, Any]]:
+    """File name -> its top-level dict, each file read safely and within ``max_bytes``."""
     if not paths:
         raise CheckpointError("no files given")
     states = {}
@@ -186,7 +202,7 @@ def read_files(paths: list[str | os.PathLike]) -> dict[str, dict[str, Any]]:
         name = Path(path).name
         if name in states:
             raise CheckpointError(f"{name} is given twice")
-        states[name] = read_pth(path, limits.MAX_MODEL_FILE_BYTES)
+        states[name] = read_pth(path, max_bytes)
     return states
 
 

@@ -164,9 +164,18 @@ class ModelStore:
             # ADDA adapts the extractor only; its predictor is source-only's, shared.
             shared = metadata.get("predictor_from")
             predictor = self._predictor(self.directory / shared if shared else path)
-            return DigitModel(extractor, predictor, bool(metadata.get("grey", True)), metadata,
-                              fast_extractor(extractor).to(self.device))
+            return self.digit_model(extractor, predictor, bool(metadata.get("grey", True)),
+                                    metadata)
         return self._cached(("digits", source, target, method), build)
+
+    def digit_model(self, extractor: Extractor, predictor: Predictor, grey: bool,
+                    metadata: dict[str, Any]) -> DigitModel:
+        """Loaded modules as a :class:`DigitModel` on this store's device, for inference
+        (also a student's own, uploaded model, which the store does not cache)."""
+        for module in (extractor, predictor):
+            module.to(self.device).eval().requires_grad_(False)
+        return DigitModel(extractor, predictor, grey, metadata,
+                          fast_extractor(extractor).to(self.device))
 
     def _predictor(self, path: Path) -> Predictor:
         def build() -> Predictor:
@@ -243,14 +252,22 @@ class ModelStore:
     def classify_digits(self, images: np.ndarray, source: str, target: str,
                         method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of one method's model."""
-        model = self.digits(source, target, method)
+        return self.model_probabilities(self.digits(source, target, method), images)
+
+    @torch.inference_mode()
+    def model_probabilities(self, model: DigitModel, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of ``model``."""
         return model.probabilities(self._tensor(images)).cpu().numpy()
 
     @torch.inference_mode()
     def digit_features(self, images: np.ndarray, source: str, target: str,
                        method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 512) features of one method's extractor."""
-        model = self.digits(source, target, method)
+        return self.model_features(self.digits(source, target, method), images)
+
+    @torch.inference_mode()
+    def model_features(self, model: DigitModel, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 512) features of ``model``'s extractor."""
         return model.features(self._tensor(images)).cpu().numpy()
 
 

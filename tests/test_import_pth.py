@@ -180,12 +180,12 @@ def test_the_wrong_family_is_named(tmp_path: Path, capsys: pytest.CaptureFixture
     generator = save(tmp_path / "G.pth", homework.Generator().state_dict())
     critic = save(tmp_path / "D.pth", homework.Discriminator().state_dict())
     assert import_files(tmp_path, generator, critic) == 2
-    one_error_line(capsys, "G.pth, D.pth hold a gan model (generator, discriminator), not a "
+    one_error_line(capsys, "G.pth, D.pth hold a gan model's generator, discriminator, not a "
                    "digits model: give --family gan")
     extractor, predictor = homework_digits()
     files = [save(tmp_path / "e.pth", extractor), save(tmp_path / "p.pth", predictor)]
     assert import_files(tmp_path, *files, family="vae") == 2
-    one_error_line(capsys, "hold a digits model", "give --family digits")
+    one_error_line(capsys, "hold a digits model's extractor, predictor", "give --family digits")
 
 
 def test_empty_huge_and_odd_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

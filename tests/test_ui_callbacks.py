@@ -112,7 +112,7 @@ def sketch_of_a_one(background: int = 255, ink: int = 0) -> dict:
 
 def test_digit_sketch_examples_and_uploads(lab: LabContext, files: dict[str, str]) -> None:
     seen, chart, table = digits.classify_sketch(lab, TASK, sketch_of_a_one())
-    assert seen.shape == (168, 348, 3) and chart.ndim == 3 and len(table[0]) == 5
+    assert seen.shape == (168, 348, 3) and chart.ndim == 3 and len(table[0]) == 6
     assert seen[:, 180:].max() > 200  # the model's view: a bright stroke on black
     digits.classify_sketch(lab, TASK, sketch_of_a_one(background=0, ink=255))
     _, _, table = digits.classify_example(lab, TASK, 3)
@@ -233,7 +233,7 @@ def test_some_methods_missing_still_classifies(tmp_path: Path) -> None:
     partial = LabContext(make_checkpoints(tmp_path, ("source_only", "dann"), faces=False),
                          tmp_path / "no-data")
     _, _, table = digits.classify_example(partial, TASK, 0)
-    assert table[0][3:] == ["no checkpoint", "no checkpoint"]
+    assert table[0][3:] == ["no checkpoint", "no checkpoint", "-"]  # no upload: no own model
     assert digits.feature_tsne(partial, TASK, 50).shape == (600, 1200, 3)
 
 

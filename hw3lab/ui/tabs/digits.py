@@ -23,6 +23,7 @@ from hw3lab.lab.digits import (
     feature_tsne,
     recompute_accuracy,
 )
+from hw3lab.lab.own_models import OWN_TITLE, upload_digits
 from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
 
 
@@ -31,6 +32,17 @@ def build(ctx: LabContext) -> None:
     gr.Markdown(data_note(ctx))
     task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
+    own = gr.State(None)  # this session's token for its uploaded model; no other session sees it
+    with gr.Accordion("Your own model: compare it with the shipped ones", open=False):
+        gr.Markdown("Your homework's `.pth` files for the chosen task, in any order: extractor "
+                    "and predictor state_dicts (or one dict holding both; DataParallel and "
+                    "ADDA layouts work). They are read without running any code, kept for "
+                    "this session only, and shown as *your model* beside the shipped ones.")
+        own_files = gr.File(label="Your .pth files", file_count="multiple",
+                            file_types=[".pth", ".pt"], elem_id="own-digits-upload")
+        own_status = gr.Markdown()
+    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
+                     api_visibility="private")
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -50,12 +62,12 @@ def build(ctx: LabContext) -> None:
             seen = shown("Input | as the models see it (28x28)", height=170,
                          elem_id="digit-seen")
     chart = shown("Class probabilities", height=240, elem_id="digit-chart")
-    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS)],
+    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS), OWN_TITLE],
                          label="Predictions", interactive=False)
     outputs = [seen, chart, table]
-    draw_button.click(bind(classify_sketch, ctx), [task, sketch], outputs,
+    draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
                       api_name="digits_sketch")
-    uploads.upload(bind(classify_uploads, ctx), [task, uploads], outputs,
+    uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
                    api_name="digits_upload")
 
     def pick(event: gr.SelectData) -> int:
@@ -63,8 +75,8 @@ def build(ctx: LabContext) -> None:
 
     show_example = bind(classify_example, ctx)
     gallery.select(pick, None, example_index, api_visibility="private").then(
-        show_example, [task, example_index], outputs, api_name="digits_example")
-    example_index.submit(show_example, [task, example_index], outputs,
+        show_example, [task, example_index, own], outputs, api_name="digits_example")
+    example_index.submit(show_example, [task, example_index, own], outputs,
                          api_visibility="private")
     task.change(bind(examples, ctx), task, gallery, api_visibility="private")
 
@@ -76,12 +88,12 @@ def build(ctx: LabContext) -> None:
             gr.Button("Show (from the manifest)").click(
                 bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy")
             gr.Button("Recompute the chosen task on hw3_data").click(
-                bind(recompute_accuracy, ctx), task, accuracy_frame,
+                bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
                 api_name="digits_recompute")
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
         tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count], tsne_image,
+        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
                                 api_name="digits_tsne")
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
