@@ -15,6 +15,7 @@ import torch
 from hw3lab import limits
 from hw3lab.lab import LabContext, digits
 from hw3lab.lab.context import OwnModels, SessionModel
+from hw3lab.lab.inputs import batch_files
 from hw3lab.lab.own_models import OWN_TITLE, own_digits, upload_digits, upload_model
 from hw3lab.ui.widgets import user_errors
 from tests import homework_reference as homework
@@ -77,7 +78,7 @@ def test_accuracy_of_your_model_needs_data(fresh_lab: LabContext, tiny_data: Pat
 def test_bad_uploads_get_one_message_each(fresh_lab: LabContext, files: dict[str, str]) -> None:
     upload = user_errors(upload_digits)
     expected = {"evil": "not a plain state_dict", "empty": "e.pth is empty",
-                "huge": "over the limit of 32 MB a file",
+                "huge": "over the limit of 16 MB a file",
                 "gan": "hold a gan model's generator, not a digits model"}
     for name, message in expected.items():
         with pytest.raises(gr.Error, match=message):
@@ -101,3 +102,14 @@ def test_memory_stays_bounded_and_tokens_are_private() -> None:
     with pytest.raises(gr.Error, match="no longer held"):
         user_errors(store.get)("a guessed token")
     np.testing.assert_equal(limits.MAX_OWN_MODELS, 8)
+
+
+def test_the_larger_limit_for_models_does_not_let_batches_grow(tmp_path: Path) -> None:
+    """The server takes model files up to 16 MB, so a batch of plain images is capped too."""
+    paths = []
+    for i in range(6):
+        with open(tmp_path / f"{i}.png", "wb") as handle:
+            handle.truncate(9 * 2**20)
+        paths.append(str(tmp_path / f"{i}.png"))
+    with pytest.raises(limits.LimitError, match="a batch holds at most 50 MB"):
+        batch_files(paths)

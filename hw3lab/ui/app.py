@@ -111,5 +111,5 @@ def main(argv: list[str] | None = None) -> None:
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
-                max_file_size=limits.MAX_UPLOAD_BYTES, show_error=True, quiet=False,
+                max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
                 footer_links=["api"])
