@@ -23,6 +23,7 @@ from hw3lab.lab.digits import (
     feature_tsne,
     recompute_accuracy,
 )
+from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import OWN_TITLE, upload_digits
 from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
 
@@ -49,8 +50,11 @@ def build(ctx: LabContext) -> None:
                 sketch = decode_checked(gr.Sketchpad(
                     label="Draw a digit (pick the brush)", height=300, canvas_size=(280, 280),
                     layers=False, elem_id="digit-sketch"))
-                draw_button = gr.Button("Classify the drawing", variant="primary",
-                                        elem_id="classify-sketch")
+                with gr.Row():
+                    draw_button = gr.Button("Classify the drawing", variant="primary",
+                                            elem_id="classify-sketch")
+                    styles_button = gr.Button("...in each domain's style",
+                                              elem_id="classify-styles")
             with gr.Tab("Upload"):
                 uploads = gr.File(label="Digit images", file_count="multiple",
                                   file_types=["image"], elem_id="digit-upload")
@@ -65,6 +69,17 @@ def build(ctx: LabContext) -> None:
     table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS), OWN_TITLE],
                          label="Predictions", interactive=False)
     outputs = [seen, chart, table]
+    with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
+                      open=False) as styles_box:
+        styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
+                             "neighbours like SVHN", height=190, elem_id="digit-styles")
+        styles_table = gr.Dataframe(headers=["style", *(METHOD_TITLES[m] for m in METHODS),
+                                             OWN_TITLE], label="Predictions per style",
+                                    interactive=False)
+    styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
+                        api_visibility="private").then(
+        bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
+        api_name="digits_styles")
     draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
                       api_name="digits_sketch")
     uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
