@@ -67,7 +67,7 @@ def build(ctx: LabContext) -> None:
                          elem_id="digit-seen")
     chart = shown("Class probabilities", height=240, elem_id="digit-chart")
     table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS), OWN_TITLE],
-                         label="Predictions", interactive=False)
+                         label="Predictions", interactive=False, elem_id="digit-table")
     outputs = [seen, chart, table]
     with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
                       open=False) as styles_box:
