@@ -100,7 +100,7 @@ def main() -> None:
         rows.append(row("GAN: 32-face grid (full width)", 250,
                         timings(lambda i: ctx.store.generate_faces(list(range(i, i + 32))),
                                 args.slow_calls)))
-        images, _, _ = digits.digit_samples(ctx, "mnistm", 64)
+        images, _ = digits.digit_samples(ctx, "mnistm", 64)
         rows.append(row("Four digit models, one image", 20, timings(
             lambda i: digits.predict_all(ctx, "usps", "mnistm", images[i % 64:i % 64 + 1]),
             args.calls)))

@@ -4,6 +4,7 @@ A checkpoint is ``NAME.safetensors`` (weights, fp16 by default) beside ``NAME.js
 architecture, width, data and provenance, command, seed, revision, metrics, date). Several
 modules live in one file under prefixes (``extractor.``, ``predictor.``). Every write goes to
 a temporary file first and is renamed into place, so a crash never leaves half a file.
+A student's homework ``.pth`` is read with ``torch.load(weights_only=True)`` only.
 """
 
 from __future__ import annotations
@@ -128,6 +129,33 @@ def load_state_strictly(module: nn.Module, state_dict: dict[str, torch.Tensor],
         raise CheckpointError(f"{source} does not fit {type(module).__name__}: "
                               + "; ".join(problems))
     module.load_state_dict(state_dict, strict=True)
+
+
+def read_pth(path: str | os.PathLike, max_bytes: int) -> dict[str, Any]:
+    """A homework ``.pth`` file's top-level dict, read without running any code in it.
+
+    ``torch.load(weights_only=True)`` refuses every object but tensors and plain containers,
+    so a file carrying a pickled code payload fails here instead of running. The size is
+    checked before a byte is read."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"missing file {path}")
+    size = path.stat().st_size
+    if size == 0:
+        raise CheckpointError(f"{path.name} is empty")
+    if size > max_bytes:
+        raise CheckpointError(f"{path.name} is {size / 2**20:.1f} MB, over the limit of "
+                              f"{max_bytes / 2**20:.0f} MB a file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure is the user's file
+        reason = " ".join(str(error).split())[:160]
+        raise CheckpointError(f"{path.name} is not a plain state_dict that can be loaded "
+                              f"safely, refused without running it ({type(error).__name__}: "
+                              f"{reason})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path.name} holds a {type(state).__name__}, not a state_dict")
+    return state
 
 
 def git_revision() -> str:

@@ -10,6 +10,7 @@ it reuses).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import torch
 from hw3lab.analysis.metrics import accuracy
 from hw3lab.checkpoints import CheckpointError, load_modules, read_manifest, read_metadata
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
+from hw3lab.errors import few
 from hw3lab.fast_inference import (
     FastDiscriminator,
     FastEncoder,
@@ -45,6 +47,8 @@ from hw3lab.runtime import pick_device
 DEFAULT_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 TASKS = (("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"))
 METHODS = ("source_only", "dann", "adda", "target_only")
+# A method is also any name a student gives their own model (hw3lab.import_pth --name).
+METHOD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,31}")
 
 
 def task_name(source: str, target: str) -> str:
@@ -53,6 +57,23 @@ def task_name(source: str, target: str) -> str:
 
 def digit_checkpoint(directory: Path, source: str, target: str, method: str) -> Path:
     return directory / "digits" / f"{task_name(source, target)}-{method}.safetensors"
+
+
+def check_method_name(method: object) -> str:
+    """``method`` if it can name a method (shipped or a student's own), else a message."""
+    if not isinstance(method, str) or not METHOD_NAME.fullmatch(method):
+        raise CheckpointError(f"a method name is 1-32 letters, digits or _ (not starting with "
+                              f"_); got {str(method)[:40]!r}")
+    return method
+
+
+def digit_methods(directory: Path, source: str, target: str) -> list[str]:
+    """The methods with a checkpoint for the task in ``directory``: the shipped ones in their
+    order, then any other (a student's own) by name."""
+    prefix = task_name(source, target) + "-"
+    found = {p.name[len(prefix):-len(".safetensors")]
+             for p in (directory / "digits").glob(prefix + "*.safetensors")}
+    return [m for m in METHODS if m in found] + sorted(found - set(METHODS))
 
 
 @dataclass
@@ -129,20 +150,39 @@ class ModelStore:
     def digits(self, source: str, target: str, method: str) -> DigitModel:
         if (source, target) not in TASKS:
             raise CheckpointError(f"unknown task {source}->{target}")
-        if method not in METHODS:
-            raise CheckpointError(f"unknown method {method!r}: expected one of {METHODS}")
+        check_method_name(method)
 
         def build() -> DigitModel:
             path = digit_checkpoint(self.directory, source, target, method)
-            extractor, predictor = Extractor(), Predictor()
-            if method == "adda":  # ADDA adapts the extractor; the predictor is source-only's
-                metadata = self._load(path, {"extractor": extractor})
-                predictor = self.digits(source, target, "source_only").predictor
-            else:
-                metadata = self._load(path, {"extractor": extractor, "predictor": predictor})
-            return DigitModel(extractor, predictor, bool(metadata.get("grey", True)), metadata,
-                              fast_extractor(extractor).to(self.device))
+            if not path.is_file():
+                methods = digit_methods(self.directory, source, target)
+                raise CheckpointError(f"missing checkpoint {path} (method {method!r} of "
+                                      f"{task_name(source, target)}); methods there: "
+                                      f"{few(methods) or 'none'}")
+            extractor = Extractor()
+            metadata = self._load(path, {"extractor": extractor})
+            # ADDA adapts the extractor only; its predictor is source-only's, shared.
+            shared = metadata.get("predictor_from")
+            predictor = self._predictor(self.directory / shared if shared else path)
+            return self.digit_model(extractor, predictor, bool(metadata.get("grey", True)),
+                                    metadata)
         return self._cached(("digits", source, target, method), build)
+
+    def digit_model(self, extractor: Extractor, predictor: Predictor, grey: bool,
+                    metadata: dict[str, Any]) -> DigitModel:
+        """Loaded modules as a :class:`DigitModel` on this store's device, for inference
+        (also a student's own, uploaded model, which the store does not cache)."""
+        for module in (extractor, predictor):
+            module.to(self.device).eval().requires_grad_(False)
+        return DigitModel(extractor, predictor, grey, metadata,
+                          fast_extractor(extractor).to(self.device))
+
+    def _predictor(self, path: Path) -> Predictor:
+        def build() -> Predictor:
+            predictor = Predictor()
+            self._load(path, {"predictor": predictor})
+            return predictor
+        return self._cached(("predictor", path), build)
 
     def _fast_vae(self) -> tuple[FastEncoder, torch.nn.Module]:
         encoder, decoder, _ = self.vae()
@@ -212,14 +252,22 @@ class ModelStore:
     def classify_digits(self, images: np.ndarray, source: str, target: str,
                         method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of one method's model."""
-        model = self.digits(source, target, method)
+        return self.model_probabilities(self.digits(source, target, method), images)
+
+    @torch.inference_mode()
+    def model_probabilities(self, model: DigitModel, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 10) class probabilities of ``model``."""
         return model.probabilities(self._tensor(images)).cpu().numpy()
 
     @torch.inference_mode()
     def digit_features(self, images: np.ndarray, source: str, target: str,
                        method: str) -> np.ndarray:
         """(N, 28, 28, C) uint8 -> (N, 512) features of one method's extractor."""
-        model = self.digits(source, target, method)
+        return self.model_features(self.digits(source, target, method), images)
+
+    @torch.inference_mode()
+    def model_features(self, model: DigitModel, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28, C) uint8 -> (N, 512) features of ``model``'s extractor."""
         return model.features(self._tensor(images)).cpu().numpy()
 
 

@@ -23,7 +23,16 @@ MIN_IMAGE_SIDE = 8
 # Files in one interactive upload (faces or digits), and in one digit batch (folder or zip).
 MAX_UPLOAD_FILES = 32
 MAX_BATCH_FILES = 500
-MAX_ZIP_BYTES = 50 * 1024 * 1024  # total uncompressed size of a zip's members
+MAX_ZIP_BYTES = 50 * 1024 * 1024  # a batch's images, a zip's members unpacked
+# A student's own homework weights (.pth): the full-width VAE in fp32, in one file, is 360 MB.
+MAX_MODEL_FILE_BYTES = 400 * 1024 * 1024
+# The same in the lab (the server's limit a file; images keep MAX_UPLOAD_BYTES): a digit model
+# in one file (11 MB in fp32) or a DCGAN generator (15 MB) fits; the full-width VAE (360 MB) is
+# for the command line. At most this many files an upload, and this many uploaded models held
+# at once over all sessions (the least recently used goes).
+MAX_MODEL_UPLOAD_BYTES = 16 * 1024 * 1024
+MAX_MODEL_UPLOAD_FILES = 4
+MAX_OWN_MODELS = 8
 
 
 @dataclass(frozen=True)

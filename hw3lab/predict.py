@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the target domain (picks the task that adapts to it)")
     parser.add_argument("--images", required=True, help="folder of digit images")
     parser.add_argument("--out", required=True, help="CSV to write (image_name,label)")
-    parser.add_argument("--method", default="dann", choices=METHODS)
+    parser.add_argument("--method", default="dann",
+                        help=f"{', '.join(METHODS)}, or the name of your own model in "
+                        "--checkpoints (python -m hw3lab.import_pth --name)")
     parser.add_argument("--checkpoints", default=str(DEFAULT_CHECKPOINTS))
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)

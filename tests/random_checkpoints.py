@@ -61,10 +61,13 @@ def make_checkpoints(directory: Path, methods: tuple[str, ...] = METHODS, faces:
         for method in methods:
             path = digit_checkpoint(directory, source, target, method)
             modules = {"extractor": Extractor()}
-            if method != "adda":
+            metadata = {"family": "digits", "method": method, "grey": True,
+                        "metrics": {"target_test_accuracy": 0.5, "source_test_accuracy": 0.9}}
+            if method == "adda":  # as train.adda writes it: source-only's predictor is shared
+                metadata["predictor_from"] = str(digit_checkpoint(
+                    Path(), source, target, "source_only"))
+            else:
                 modules["predictor"] = Predictor()
-            save_checkpoint(path, modules, {"family": "digits", "method": method, "grey": True,
-                                            "metrics": {"target_test_accuracy": 0.5,
-                                                        "source_test_accuracy": 0.9}})
+            save_checkpoint(path, modules, metadata)
             record_in_manifest(directory, f"digits/{task_name(source, target)}-{method}", path)
     return directory

@@ -90,6 +90,15 @@ def test_interactive_tsne_endpoint(client: Client) -> None:
     assert is_image(client.predict(f"{TASK} dann", 60, 10, "class", api_name="/tsne_run"))
 
 
+def test_models_endpoints(client: Client) -> None:
+    card = client.predict("digits/usps-mnistm-dann", api_name="/model_card")
+    assert card.startswith("### digits/usps-mnistm-dann") and "target test accuracy 50.00%" in card
+    *_, note = client.predict("digits/usps-mnistm-dann", api_name="/model_curves")
+    assert "keeps no per-epoch history" in note
+    cards = client.predict(api_name="/model_cards")  # what fills the table on page load
+    assert "digits/usps-mnistm-dann" in [row[0] for row in cards["data"]]
+
+
 def test_bad_inputs_get_clear_messages(client: Client, files: Path) -> None:
     for name, (_, expected) in bad_images().items():
         if expected is None:

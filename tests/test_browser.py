@@ -1,5 +1,6 @@
 """The lab in a real browser (Debian chromium through Playwright): switch tabs, move a slider,
-draw and upload digits, click a t-SNE point; images must change. Saves screenshots to
+draw and upload digits, upload your own model, see the Models tab; images must change, and
+the page fetches nothing from anywhere but the lab (no CDN). Saves screenshots to
 ``$HW3LAB_SCREENSHOTS`` (default runs/screenshots/, git-ignored; the README's pictures in
 docs/screenshots/ come from ``HW3LAB_SCREENSHOTS=docs/screenshots``). Skipped only where
 chromium is absent."""
@@ -10,11 +11,14 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
+import torch
 from PIL import Image
 
 from hw3lab.data.examples import render_digits
+from tests import homework_reference as homework
 from tests.conftest import AUTH, RunningLab
 from tests.running_lab import ROOT
 
@@ -23,6 +27,7 @@ SHOTS = Path(os.environ.get("HW3LAB_SCREENSHOTS") or ROOT / "runs" / "screenshot
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update"]
 TIMEOUT_MS = 30_000
+REQUESTED: list[str] = []  # every URL the page asks for, checked to be the lab's own
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,6 +44,7 @@ def page(running: RunningLab) -> Iterator:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
+        page.on("request", lambda request: REQUESTED.append(request.url))
         login = page.context.request.post(running.url + "login",
                                           form={"username": AUTH[0], "password": AUTH[1]})
         assert login.ok, login.status
@@ -119,6 +125,25 @@ def test_draw_and_upload_a_digit(page, tmp_path: Path) -> None:  # noqa: ANN001
     shoot(page, "digits-upload.png")
 
 
+def test_your_model_uploads(page, tmp_path: Path) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    files = [tmp_path / "extractor.pth", tmp_path / "predictor.pth"]
+    torch.save(homework.Extractor().state_dict(), files[0])
+    torch.save(homework.Predictor().state_dict(), files[1])
+    open_tab(page, "Domain adaptation")
+    page.get_by_text("Your own model: compare it with the shipped ones").click()
+    page.locator("#own-digits-upload input[type=file]").set_input_files([str(f) for f in files])
+    page.get_by_text("for this session only").wait_for()
+    shoot(page, "digits-own-model.png")
+
+
+def test_models_tab_fills_on_load(page) -> None:  # noqa: ANN001
+    open_tab(page, "Models")
+    page.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
+    page.get_by_text("keeps no per-epoch history").first.wait_for()
+    shoot(page, "models.png")
+
+
 def test_tsne_click_shows_a_point(page) -> None:  # noqa: ANN001
     open_tab(page, "Interactive t-SNE")
     page.get_by_role("button", name="Draw t-SNE").click()
@@ -126,3 +151,10 @@ def test_tsne_click_shows_a_point(page) -> None:  # noqa: ANN001
     page.locator("#tsne-plot img").click(position={"x": 200, "y": 200})
     page.get_by_text("(decoded latent)").first.wait_for()
     shoot(page, "tsne.png")
+
+
+def test_nothing_is_fetched_from_elsewhere(page, running: RunningLab) -> None:  # noqa: ANN001
+    lab = urlparse(running.url).netloc
+    foreign = {url for url in REQUESTED if urlparse(url).scheme in ("http", "https", "ws", "wss")
+               and urlparse(url).netloc != lab}
+    assert REQUESTED and not foreign, sorted(foreign)[:5]

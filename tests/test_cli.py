@@ -81,6 +81,8 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
     for name in ("source_only", "target_only", "dann", "adda"):
         model = store.digits("svhn", "usps", name)
         assert model.grey and model.metadata["metrics"]["target_test_accuracy"] >= 0
+        history = model.metadata["history"]  # per-epoch metrics, for the Models tab's curves
+        assert history and history[0]["epoch"] == 1 and len(history[0]) > 1
     adda_meta = store.digits("svhn", "usps", "adda").metadata
     assert adda_meta["predictor_from"] == "digits/svhn-usps-source_only.safetensors"
     assert store.digits("svhn", "usps", "dann").metadata["adabn"] is True

@@ -114,6 +114,8 @@ ENDPOINTS: dict[str, tuple[list[Any], list[int], list[int]]] = {
     "/digits_tsne": ([TASK, 60], [1], [0]),
     "/digits_batch": ([TASK, "dann", None], [], [0, 1]),
     "/tsne_run": ([f"{TASK} dann", 60, 10, "class"], [1, 2], [0, 3]),
+    "/model_card": (["digits/usps-mnistm-dann"], [], [0]),
+    "/model_curves": (["digits/usps-mnistm-dann"], [], [0]),
 }
 
 

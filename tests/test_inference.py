@@ -25,7 +25,9 @@ def store(tmp_path) -> ModelStore:
                         {"extractor": Extractor(), "predictor": Predictor()},
                         {"family": "digits", "grey": True})
     save_checkpoint(digit_checkpoint(tmp_path, "usps", "mnistm", "adda"),
-                    {"extractor": Extractor()}, {"family": "digits", "grey": True})
+                    {"extractor": Extractor()},
+                    {"family": "digits", "grey": True,
+                     "predictor_from": "digits/usps-mnistm-source_only.safetensors"})
     return ModelStore(tmp_path, device="cpu")
 
 
@@ -62,11 +64,14 @@ def test_digit_methods_and_adda_reuses_the_source_predictor(store: ModelStore) -
 
 
 def test_missing_or_unknown_models_raise_clear_errors(store: ModelStore, tmp_path) -> None:
-    with pytest.raises(CheckpointError, match="missing"):
+    with pytest.raises(CheckpointError, match="missing checkpoint .*usps-mnistm-target_only"
+                       r".safetensors \(method 'target_only' of usps-mnistm\); "
+                       "methods there: source_only, dann, adda"):
         store.digits("usps", "mnistm", "target_only")
     with pytest.raises(CheckpointError, match="unknown task"):
         store.digits("usps", "svhn", "dann")
-    with pytest.raises(CheckpointError, match="unknown method"):
-        store.digits("usps", "mnistm", "magic")
+    for name in ("../vae", "", "x" * 33, 3):
+        with pytest.raises(CheckpointError, match="a method name is 1-32 letters"):
+            store.digits("usps", "mnistm", name)
     with pytest.raises(CheckpointError, match="missing"):
         ModelStore(tmp_path / "empty", device="cpu").vae()

@@ -108,12 +108,12 @@ def main(argv: list[str] | None = None) -> None:
         run = setup.run(run_name(source, target, "adda", setup.seed),
                         {"target_extractor": target_extractor, "discriminator": discriminator},
                         adda_optimizers(target_extractor, discriminator, config))
-        print_metrics(train_adda(run, source_extractor, target_extractor, discriminator, train,
-                                 target_images, config, weights))
+        history = print_metrics(train_adda(run, source_extractor, target_extractor,
+                                           discriminator, train, target_images, config, weights))
         source_only = digit_checkpoint(setup.out, source, target, "source_only")
         save_digits(setup, run, source, target, "adda", {"extractor": target_extractor},
                     {"grey": config.grey, "adabn": config.adapt_bn,
-                     "predictor_from": f"digits/{source_only.name}",
+                     "predictor_from": f"digits/{source_only.name}", "history": history,
                      "recipe": vars(config) | {"optimizer": "Adam(0.5, 0.999)"}})
 
 

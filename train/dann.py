@@ -51,9 +51,10 @@ def main(argv: list[str] | None = None) -> None:
         run = setup.run(run_name(source, target, "dann", setup.seed),
                         {**nets.modules(), "domain": domain},
                         {"dann": dann_optimizer(nets, domain, config.lr)})
-        print_metrics(train_dann(run, nets, domain, train, val, target_images, config))
+        history = print_metrics(train_dann(run, nets, domain, train, val, target_images,
+                                           config))
         save_digits(setup, run, source, target, "dann", nets.modules(),
-                    {"grey": config.grey, "adabn": config.adapt_bn,
+                    {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
                      "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout}})
 
 

@@ -32,9 +32,10 @@ def train_classifier(setup: TrainingSetup, method: str, source: str, target: str
     nets = DigitNets(Extractor(), Predictor()).to(setup.device)
     run = setup.run(run_name(source, target, method, setup.seed), nets.modules(),
                     {"classifier": classifier_optimizer(nets, config.lr)})
-    print_metrics(train_supervised(run, nets, train, val, config))
+    history = print_metrics(train_supervised(run, nets, train, val, config))
     save_digits(setup, run, source, target, method, nets.modules(),
-                {"grey": config.grey, "recipe": vars(config) | {"optimizer": "Adam",
+                {"grey": config.grey, "history": history,
+                 "recipe": vars(config) | {"optimizer": "Adam",
                                                                 "holdout": holdout},
                  **metadata})
     return nets

@@ -1,4 +1,5 @@
-"""Digit images the lab makes itself, so the domain-adaptation tab works without ``hw3_data``.
+"""Synthetic digit images for tests and benches (the lab itself shows real ones: hw3_data's
+or the shipped sample, :mod:`hw3lab.data.samples`).
 
 Digits are drawn with Pillow's bundled font (no system fonts, no downloads), jittered in size,
 position and angle, and styled like each domain: USPS white on black, MNIST-M a coloured digit

@@ -4,8 +4,11 @@ what is missing, as messages that name the command that makes it."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +18,9 @@ from hw3lab import limits
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
+from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
-from hw3lab.inference import METHODS, TASKS, ModelStore, digit_checkpoint, task_name
+from hw3lab.inference import METHODS, TASKS, DigitModel, ModelStore, digit_checkpoint, task_name
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -31,6 +35,50 @@ def parse_task(task: Any) -> tuple[str, str]:
     """'usps->mnistm' -> ('usps', 'mnistm'), checked against the homework's tasks."""
     source, target = limits.check_choice(task, TASK_NAMES, "the task").split("->")
     return source, target
+
+
+@dataclass
+class SessionModel:
+    """One upload: its family, the task a digit model is for, and the model."""
+
+    family: str
+    files: list[str]
+    task: tuple[str, str] | None = None
+    digits: DigitModel | None = None
+
+
+class OwnModels:
+    """Students' uploaded models (:mod:`hw3lab.lab.own_models`) by their session's token, at
+    most ``cap`` at once over all sessions, so memory stays bounded however many upload: the
+    least recently used is dropped first, and its session told to upload again."""
+
+    def __init__(self, cap: int = limits.MAX_OWN_MODELS) -> None:
+        self.cap = cap
+        self._models: OrderedDict[str, SessionModel] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, model: SessionModel) -> str:
+        token = secrets.token_urlsafe(16)
+        with self._lock:
+            self._models[token] = model
+            while len(self._models) > self.cap:
+                self._models.popitem(last=False)
+        return token
+
+    def get(self, token: Any) -> SessionModel | None:
+        """The session's model; None if it never uploaded one. One that was dropped to keep
+        memory bounded is a message saying so."""
+        if not token:
+            return None
+        with self._lock:
+            if not isinstance(token, str) or token not in self._models:
+                raise UnavailableError(f"your uploaded model is no longer held (the lab keeps "
+                                       f"at most {self.cap} at once): upload it again")
+            self._models.move_to_end(token)
+            return self._models[token]
+
+    def __len__(self) -> int:
+        return len(self._models)
 
 
 class LabContext:
@@ -48,6 +96,7 @@ class LabContext:
         self._splits: dict[tuple[str, str], Split | None] = {}
         self._latents: VaeLatents | None = None
         self._gan_directions: np.ndarray | None = None
+        self.own_models = OwnModels()
         self._lock = threading.RLock()
 
     # -- availability, as short messages ---------------------------------------------------
@@ -94,6 +143,12 @@ class LabContext:
                               f"it: {error}", file=sys.stderr, flush=True)
                 self._splits[dataset, "test"] = split
             return self._splits[dataset, "test"]
+
+    def real_images(self, dataset: str) -> Split | None:
+        """Real test images to show: hw3_data's test split, else the sample shipped with the
+        lab (:mod:`hw3lab.data.samples`, 100 a dataset), so a newcomer sees real digits and
+        faces too. Accuracy is measured on :meth:`test_split` only."""
+        return self.test_split(dataset) or load_sample(dataset)
 
     def latents(self) -> VaeLatents:
         """Test faces' latents: the file shipped beside the VAE, else encoded from the data."""

@@ -1,8 +1,8 @@
 """Domain adaptation: one digit through source-only, DANN, ADDA and target-only side by side,
 the accuracy table, t-SNE of each method's features, and batch labelling to a CSV.
 
-Digits come from a sketch, uploads or examples: real test images when ``hw3_data`` is present,
-else digits rendered by :mod:`hw3lab.data.examples`.
+Digits come from a sketch, uploads or examples: real test images, from ``hw3_data`` when it is
+present, else from the sample shipped with the lab.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 
 from hw3lab import limits
+from hw3lab.analysis.metrics import accuracy
 from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
-from hw3lab.data.examples import render_digits
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
-from hw3lab.inference import METHODS, task_name, test_accuracies
+from hw3lab.inference import METHODS, DigitModel, task_name, test_accuracies
 from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_task
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
+from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
 
 DIGIT_COLOURINGS = ("class", "domain")
@@ -38,24 +39,22 @@ TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
 # -- where digits come from -----------------------------------------------------------------
 
-def digit_samples(ctx: LabContext, domain: str, count: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """The first ``count`` test digits of ``domain`` as (N, 28, 28, 3) uint8 with labels, and
-    whether they are real (else rendered by the app)."""
-    split = ctx.test_split(domain)
+def digit_samples(ctx: LabContext, domain: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``count`` real test digits of ``domain`` (all of the shipped sample's 100
+    without hw3_data) as (N, 28, 28, 3) uint8 with their labels."""
+    split = ctx.real_images(domain)
     if split is None:
-        images, labels = render_digits(domain, count)
-        return images, labels, False
+        raise UnavailableError(f"no {domain} test images: start the lab with --data hw3_data")
     images = split.images[:count]
     return (np.repeat(images, 3, axis=3) if images.shape[3] == 1 else images,
-            split.targets[:count], True)
+            split.targets[:count])
 
 
 def examples(ctx: LabContext, task: Any) -> list[tuple[np.ndarray, str]]:
     """Target-domain examples of ``task`` for the gallery: (enlarged image, caption)."""
     _, target = parse_task(task)
-    images, labels, real = digit_samples(ctx, target, EXAMPLES)
-    kind = "test image" if real else "rendered"
-    return [(enlarge(image, 4), f"{target} {kind}, label {label}")
+    images, labels = digit_samples(ctx, target, EXAMPLES)
+    return [(enlarge(image, 4), f"{target} test image, label {label}")
             for image, label in zip(images, labels, strict=True)]
 
 
@@ -63,7 +62,8 @@ def data_note(ctx: LabContext) -> str:
     """Where the examples come from, and which digit checkpoints are missing (Markdown)."""
     missing = ctx.missing_digit_tasks()
     data = ("real test images from hw3_data" if ctx.data_root is not None
-            else "digits the app renders itself (no hw3_data)")
+            else "real test images from the lab's shipped sample (no hw3_data: 100 a domain, "
+            "so a t-SNE has at most 200 points)")
     note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
             "(train with python -m train.METHOD --source S --target T)" if missing else "")
     return f"Examples are {data}.{note}"
@@ -71,9 +71,10 @@ def data_note(ctx: LabContext) -> str:
 
 # -- classification -------------------------------------------------------------------------
 
-def predict_all(ctx: LabContext, source: str, target: str,
-                images: np.ndarray) -> dict[str, np.ndarray | str]:
-    """Class probabilities of each method, or why a method has none (no checkpoint, or a
+def predict_all(ctx: LabContext, source: str, target: str, images: np.ndarray,
+                own: Any = None) -> dict[str, np.ndarray | str]:
+    """Class probabilities of each method (and of the session's own model, under
+    :data:`OWN_TITLE`, if it uploaded one), or why a method has none (no checkpoint, or a
     damaged one: the other methods still answer)."""
     results: dict[str, np.ndarray | str] = {}
     for method in METHODS:
@@ -90,26 +91,30 @@ def predict_all(ctx: LabContext, source: str, target: str,
             raise UnavailableError(ctx.missing_digits(source, target, "source_only").replace(
                 "No source_only checkpoint", "No digit checkpoints"))
         raise UnavailableError("; ".join(r for r in reasons if r != NO_CHECKPOINT))
+    mine = own_digits(ctx, own, source, target)
+    if mine is not None:
+        results[OWN_TITLE] = (mine if isinstance(mine, str)
+                              else ctx.store.model_probabilities(mine, images))
     return results
 
 
-def classify(ctx: LabContext, task: Any, images: np.ndarray,
-             names: list[str]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    """Classify (N, 28, 28, 3) digits with the four methods: the first digit as the models see
-    it, bar charts of its class probabilities (prediction highlighted), and a table of every
-    digit's prediction per method."""
+def classify(ctx: LabContext, task: Any, images: np.ndarray, names: list[str],
+             own: Any = None) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """Classify (N, 28, 28, 3) digits with the four methods and the session's own model: the
+    first digit as the models see it, bar charts of its class probabilities (prediction
+    highlighted), and a table of every digit's prediction per method."""
     source, target = parse_task(task)
-    results = predict_all(ctx, source, target, images)
+    results = predict_all(ctx, source, target, images, own)
     grey = any(ctx.store.digits(source, target, m).grey for m, r in results.items()
-               if not isinstance(r, str))
+               if m in METHODS and not isinstance(r, str))
     seen = images[0].astype(np.float32) @ np.asarray(LUMA_WEIGHTS, np.float32) if grey \
         else images[0]
     view = np.repeat(seen[:, :, None], 3, axis=2) if grey else seen
     pair = np.concatenate([images[0], np.full((28, 2, 3), 255, np.uint8),
                            np.clip(view, 0, 255).astype(np.uint8)], axis=1)
-    table = [[name] + [_prediction(results[m], i) for m in METHODS]
+    table = [[name] + [_prediction(results.get(m, "-"), i) for m in (*METHODS, OWN_TITLE)]
              for i, name in enumerate(names)]
-    chart = probability_chart({METHOD_TITLES[m]: r for m, r in results.items()},
+    chart = probability_chart({METHOD_TITLES.get(m, m): r for m, r in results.items()},
                               task_name(source, target))
     return enlarge(pair, 6), chart, table
 
@@ -121,26 +126,25 @@ def _prediction(probabilities: np.ndarray | str, index: int) -> str:
     return f"{label} ({probabilities[index, label]:.0%})"
 
 
-def classify_sketch(ctx: LabContext, task: Any, sketch: Any) -> tuple:
+def classify_sketch(ctx: LabContext, task: Any, sketch: Any, own: Any = None) -> tuple:
     """Classify a drawn digit."""
-    return classify(ctx, task, sketch_digit(sketch)[None], ["sketch"])
+    return classify(ctx, task, sketch_digit(sketch)[None], ["sketch"], own)
 
 
-def classify_uploads(ctx: LabContext, task: Any, files: Any) -> tuple:
+def classify_uploads(ctx: LabContext, task: Any, files: Any, own: Any = None) -> tuple:
     """Classify one or many uploaded digit images."""
     paths = upload_paths(files, limits.MAX_UPLOAD_FILES)
     images = np.stack([fit_digit(read_image_file(path)) for path in paths])
-    return classify(ctx, task, images, [Path(path).name for path in paths])
+    return classify(ctx, task, images, [Path(path).name for path in paths], own)
 
 
-def classify_example(ctx: LabContext, task: Any, index: Any) -> tuple:
+def classify_example(ctx: LabContext, task: Any, index: Any, own: Any = None) -> tuple:
     """Classify example ``index`` of the task's target domain."""
     _, target = parse_task(task)
     index = limits.Range(0, EXAMPLES - 1, 0).check_int(index, "the example")
-    images, labels, real = digit_samples(ctx, target, EXAMPLES)
-    kind = "test image" if real else "rendered example"
+    images, labels = digit_samples(ctx, target, EXAMPLES)
     return classify(ctx, task, images[index:index + 1],
-                    [f"{target} {kind} {index}, label {labels[index]}"])
+                    [f"{target} test image {index}, label {labels[index]}"], own)
 
 
 # -- accuracy, features ---------------------------------------------------------------------
@@ -170,41 +174,57 @@ def accuracy_table(ctx: LabContext, recompute_task: Any = None) -> list[list[str
     return rows
 
 
-def recompute_accuracy(ctx: LabContext, task: Any) -> list[list[str]]:
-    """The accuracy table with ``task`` (required: the API may send None) measured again."""
-    parse_task(task)
-    return accuracy_table(ctx, task)
+def recompute_accuracy(ctx: LabContext, task: Any, own: Any = None) -> list[list[str]]:
+    """The accuracy table with ``task`` (required: the API may send None) measured again, and
+    the session's own model for that task measured too."""
+    source, target = parse_task(task)
+    rows = accuracy_table(ctx, task)
+    mine = own_digits(ctx, own, source, target)
+    if mine is not None and not isinstance(mine, str):
+        scores = {}
+        for role, domain in (("target", target), ("source", source)):
+            images, labels = _real_test_split(ctx, domain)
+            scores[role] = accuracy(ctx.store.model_probabilities(mine, images).argmax(1),
+                                    labels)
+        rows.append([task, OWN_TITLE, _percent(scores["target"]), _percent(scores["source"]),
+                     "recomputed now"])
+    return rows
+
+
+def _real_test_split(ctx: LabContext, domain: str) -> tuple[np.ndarray, np.ndarray]:
+    split = ctx.test_split(domain)
+    if split is None:
+        raise UnavailableError("recomputing accuracy needs hw3_data: start the lab with --data")
+    return split.images, split.targets
 
 
 def measure(ctx: LabContext, source: str, target: str, method: str) -> dict[str, float]:
     """Test accuracies on the real test splits (needs ``hw3_data``)."""
-    def test_split(domain: str) -> tuple[np.ndarray, np.ndarray]:
-        split = ctx.test_split(domain)
-        if split is None:
-            raise UnavailableError("recomputing accuracy needs hw3_data: start the lab with --data")
-        return split.images, split.targets
-
-    return test_accuracies(ctx.store, source, target, method, test_split)
+    return test_accuracies(ctx.store, source, target, method,
+                           lambda domain: _real_test_split(ctx, domain))
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def digit_features(ctx: LabContext, source: str, target: str, method: str, count: int
+def digit_features(ctx: LabContext, source: str, target: str, method: str, count: int,
+                   model: DigitModel | None = None
                    ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, list[str]]],
                               tuple[str, ...]]:
-    """Features of ``count`` digits, half source and half target test images, with their
-    images, the labels of each colouring and a caption per point."""
-    if not ctx.has_digits(source, target, method):
+    """Features of ``count`` digits, half source and half target test images, by ``method``'s
+    extractor (or ``model``'s, a session's own), with their images, the labels of each
+    colouring and a caption per point."""
+    if model is None and not ctx.has_digits(source, target, method):
         raise UnavailableError(ctx.missing_digits(source, target, method))
     half = count // 2
-    source_images, source_labels, _ = digit_samples(ctx, source, half)
-    target_images, target_labels, _ = digit_samples(ctx, target, count - half)
+    source_images, source_labels = digit_samples(ctx, source, half)
+    target_images, target_labels = digit_samples(ctx, target, count - half)
     images = np.concatenate([source_images, target_images])
     labels = np.concatenate([source_labels, target_labels])
     domains = np.repeat([0, 1], [len(source_images), len(target_images)])
-    features = ctx.store.digit_features(images, source, target, method)
+    features = (ctx.store.model_features(model, images) if model is not None
+                else ctx.store.digit_features(images, source, target, method))
     colourings = {"class": (labels, [str(d) for d in range(10)]),
                   "domain": (domains, [f"source {source}", f"target {target}"])}
     captions = tuple(f"{(source, target)[d]} test digit, label {label}"
@@ -212,18 +232,24 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     return features, images, colourings, captions
 
 
-def feature_tsne(ctx: LabContext, task: Any, count: Any) -> np.ndarray:
-    """t-SNE of each method's features, coloured by class (top row) and domain (bottom row)."""
+def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.ndarray:
+    """t-SNE of each method's features (and the session's own model's), coloured by class
+    (top row) and domain (bottom row)."""
     source, target = parse_task(task)
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
+    mine = own_digits(ctx, own, source, target)
+    models: dict[str, DigitModel | None] = dict.fromkeys(METHODS)
+    if isinstance(mine, DigitModel):
+        models[OWN_TITLE] = mine
     columns = []
-    for method in METHODS:
-        title = METHOD_TITLES[method]
-        if not ctx.has_digits(source, target, method):
+    for method, model in models.items():
+        title = METHOD_TITLES.get(method, method)
+        if model is None and not ctx.has_digits(source, target, method):
             columns.append(notice(TSNE_COLUMN, f"{title}: {NO_CHECKPOINT}"))
             continue
         try:
-            features, _, colourings, _ = digit_features(ctx, source, target, method, count)
+            features, _, colourings, _ = digit_features(ctx, source, target, method, count,
+                                                        model)
         except CheckpointError:
             columns.append(notice(TSNE_COLUMN, f"{title}: {DAMAGED}"))
             continue

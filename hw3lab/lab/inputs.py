@@ -60,6 +60,9 @@ def batch_files(files: Any) -> list[tuple[str, bytes]]:
             entries.append((Path(path).name, Path(path).read_bytes()))
         if len(entries) > limits.MAX_BATCH_FILES:
             raise limits.LimitError(f"at most {limits.MAX_BATCH_FILES} images in a batch")
+        if sum(len(data) for _, data in entries) > limits.MAX_ZIP_BYTES:
+            raise limits.LimitError(f"a batch holds at most {limits.MAX_ZIP_BYTES // 2**20} MB "
+                                    "of images")
     if not entries:
         raise ImageInputError("no images found in the upload")
     return entries

@@ -28,16 +28,20 @@ RECONSTRUCTION_ROW = 10  # the homework's panel: 10 inputs over their 10 reconst
 
 
 def start_latent(ctx: LabContext, kind: Any, number: Any, upload: Any) -> np.ndarray:
-    """A starting latent (128,): a seeded random one, a test face's mean, or an upload's."""
+    """A starting latent (128,): a seeded random one, a test face's mean (encoded from the
+    real image, hw3_data's or the shipped sample's; else the latents file's), or an upload's."""
     kind = limits.check_choice(kind, STARTS, "the starting face")
     ctx.require_family("vae")
     if kind == "random":
         seed = limits.SEED.check_int(number, "the seed")
         return np.random.default_rng(seed).standard_normal(LATENT_DIM).astype(np.float32)
     if kind == "test face":
-        means = ctx.latents().mean
-        index = limits.Range(0, len(means) - 1, 0).check_int(number, "the test face number")
-        return means[index]
+        faces = ctx.real_images("face")
+        count = len(faces) if faces is not None else len(ctx.latents().mean)
+        index = limits.Range(0, count - 1, 0).check_int(number, "the test face number")
+        if faces is None:
+            return ctx.latents().mean[index]
+        return ctx.store.encode_faces(faces.images[index:index + 1])[0][0]
     if upload is None:
         raise ImageInputError("no face uploaded: choose an image file first")
     face = fit_face(read_image_file(upload))
@@ -91,7 +95,7 @@ def reconstruct(ctx: LabContext, files: Any, webcam: Any,
         faces.append(fit_face(image_from_array(webcam, "the webcam picture")))
         names.append("webcam")
     if test_count:
-        split = ctx.test_split("face")
+        split = ctx.real_images("face")
         if split is None:
             raise ImageInputError("test faces need hw3_data (start the lab with --data); "
                                   "upload faces instead")

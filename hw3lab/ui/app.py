@@ -13,7 +13,7 @@ from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
-from hw3lab.ui.tabs import digits, gan, tsne, vae
+from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
@@ -37,7 +37,8 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
-                 else "no hw3_data (examples and latents come from the checkpoints)")
+                 else "no hw3_data (examples: the shipped sample of real test images; "
+                 "latents: the checkpoints)")
         gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.checkpoints}` · {where}")
         with gr.Tab("VAE", id="vae"):
             vae.build(ctx)
@@ -47,6 +48,8 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
             digits.build(ctx)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
+        with gr.Tab("Models", id="models"):
+            models.build(ctx)
     demo.queue(max_size=QUEUE_SIZE)
     share_concurrency(demo)
     return demo
@@ -108,5 +111,5 @@ def main(argv: list[str] | None = None) -> None:
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
-                max_file_size=limits.MAX_UPLOAD_BYTES, show_error=True, quiet=False,
+                max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
                 footer_links=["api"])

@@ -23,6 +23,8 @@ from hw3lab.lab.digits import (
     feature_tsne,
     recompute_accuracy,
 )
+from hw3lab.lab.domain_styles import classify_styles
+from hw3lab.lab.own_models import OWN_TITLE, upload_digits
 from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
 
 
@@ -31,14 +33,28 @@ def build(ctx: LabContext) -> None:
     gr.Markdown(data_note(ctx))
     task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
+    own = gr.State(None)  # this session's token for its uploaded model; no other session sees it
+    with gr.Accordion("Your own model: compare it with the shipped ones", open=False):
+        gr.Markdown("Your homework's `.pth` files for the chosen task, in any order: extractor "
+                    "and predictor state_dicts (or one dict holding both; DataParallel and "
+                    "ADDA layouts work). They are read without running any code, kept for "
+                    "this session only, and shown as *your model* beside the shipped ones.")
+        own_files = gr.File(label="Your .pth files", file_count="multiple",
+                            file_types=[".pth", ".pt"], elem_id="own-digits-upload")
+        own_status = gr.Markdown()
+    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
+                     api_visibility="private")
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
                 sketch = decode_checked(gr.Sketchpad(
                     label="Draw a digit (pick the brush)", height=300, canvas_size=(280, 280),
                     layers=False, elem_id="digit-sketch"))
-                draw_button = gr.Button("Classify the drawing", variant="primary",
-                                        elem_id="classify-sketch")
+                with gr.Row():
+                    draw_button = gr.Button("Classify the drawing", variant="primary",
+                                            elem_id="classify-sketch")
+                    styles_button = gr.Button("...in each domain's style",
+                                              elem_id="classify-styles")
             with gr.Tab("Upload"):
                 uploads = gr.File(label="Digit images", file_count="multiple",
                                   file_types=["image"], elem_id="digit-upload")
@@ -50,12 +66,23 @@ def build(ctx: LabContext) -> None:
             seen = shown("Input | as the models see it (28x28)", height=170,
                          elem_id="digit-seen")
     chart = shown("Class probabilities", height=240, elem_id="digit-chart")
-    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS)],
-                         label="Predictions", interactive=False)
+    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS), OWN_TITLE],
+                         label="Predictions", interactive=False, elem_id="digit-table")
     outputs = [seen, chart, table]
-    draw_button.click(bind(classify_sketch, ctx), [task, sketch], outputs,
+    with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
+                      open=False) as styles_box:
+        styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
+                             "neighbours like SVHN", height=190, elem_id="digit-styles")
+        styles_table = gr.Dataframe(headers=["style", *(METHOD_TITLES[m] for m in METHODS),
+                                             OWN_TITLE], label="Predictions per style",
+                                    interactive=False)
+    styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
+                        api_visibility="private").then(
+        bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
+        api_name="digits_styles")
+    draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
                       api_name="digits_sketch")
-    uploads.upload(bind(classify_uploads, ctx), [task, uploads], outputs,
+    uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
                    api_name="digits_upload")
 
     def pick(event: gr.SelectData) -> int:
@@ -63,23 +90,25 @@ def build(ctx: LabContext) -> None:
 
     show_example = bind(classify_example, ctx)
     gallery.select(pick, None, example_index, api_visibility="private").then(
-        show_example, [task, example_index], outputs, api_name="digits_example")
-    example_index.submit(show_example, [task, example_index], outputs,
+        show_example, [task, example_index, own], outputs, api_name="digits_example")
+    example_index.submit(show_example, [task, example_index, own], outputs,
                          api_visibility="private")
     task.change(bind(examples, ctx), task, gallery, api_visibility="private")
 
     with gr.Accordion("Accuracy per task and method", open=False):
-        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
+        # A callable value: filled from the manifest on every page load.
+        accuracy_frame = gr.Dataframe(value=bind(accuracy_table, ctx), headers=ACCURACY_HEADERS,
+                                      interactive=False)
         with gr.Row():
             gr.Button("Show (from the manifest)").click(
                 bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy")
             gr.Button("Recompute the chosen task on hw3_data").click(
-                bind(recompute_accuracy, ctx), task, accuracy_frame,
+                bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
                 api_name="digits_recompute")
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
         tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count], tsne_image,
+        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
                                 api_name="digits_tsne")
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))

@@ -64,7 +64,7 @@ def build(ctx: LabContext) -> None:
                             file_types=["image"])
             webcam = decode_checked(gr.Image(label="Webcam", sources=["webcam"], type="numpy"))
             test_count = checked(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
-                                           value=0 if ctx.data_root is None
+                                           value=0 if ctx.real_images("face") is None
                                            else RECONSTRUCTION_ROW, label="Test faces"))
         button = gr.Button("Reconstruct", variant="primary")
         panel = shown("Inputs (top) and reconstructions (bottom)")
