@@ -40,10 +40,20 @@ def threads(entry: dict[str, Any]) -> str:
 
 
 def _metrics(entry: dict[str, Any]) -> str:
-    metrics = entry.get("metrics") or {}
-    return "; ".join(f"{k.replace('_', ' ')} {v:.2%}" if "accuracy" in k and isinstance(v, float)
-                     else f"{k.replace('_', ' ')} {v:.4g}" if isinstance(v, float)
-                     else f"{k.replace('_', ' ')} {v}" for k, v in sorted(metrics.items())) or "-"
+    """The entry's metrics (accuracies as %, whether stored as fractions or as percents), the
+    face models' local quality, or what a derived file was made from."""
+    metrics = dict(entry.get("metrics") or {})
+    if "quality" in entry:
+        metrics["local Frechet (0 real, 1 untrained)"] = entry["quality"].get("scaled")
+    if not metrics and "derived_from" in entry:
+        return f"derived from {entry['derived_from']}"
+
+    def shown(key: str, value: Any) -> str:
+        if "accuracy" in key and isinstance(value, float):
+            return f"{value:.2%}" if value <= 1 else f"{value:.2f}%"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return "; ".join(f"{k.replace('_', ' ')} {shown(k, v)}"
+                     for k, v in sorted(metrics.items())) or "-"
 
 
 def _seconds(value: Any) -> str:
