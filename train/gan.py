@@ -56,7 +56,6 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {field.name: value for field in fields(GanConfig)
                  if (value := getattr(args, field.name)) is not None}
     config = setup.shortened(RECIPES[args.recipe](**overrides))
-    train = setup.faces("train")
     torch.manual_seed(setup.seed)
     generator = Generator(args.width).to(setup.device)
     discriminator = Discriminator(args.width).to(setup.device)
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     run = setup.run(name, modules, gan_optimizers(generator, discriminator, config))
     shipped = {}
     if args.ship_epoch is None:
-        print_metrics(train_gan(run, generator, discriminator, train, config))
+        print_metrics(train_gan(run, generator, discriminator, setup.faces("train"), config))
     else:
         snapshot = load_snapshot(run, args.ship_epoch)
         if args.ship_live:

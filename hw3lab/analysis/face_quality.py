@@ -108,7 +108,7 @@ class References:
     floor: float
     ceiling: float
     real_diversity: float
-    test_to_train: float  # median distance from a test face to its nearest training face
+    test_to_train: np.ndarray  # each test face's distance to its nearest training face
 
 
 @dataclass
@@ -129,9 +129,8 @@ def generator_sampler(generator: Generator) -> Sampler:
     fast = fast_generator(generator.eval())
 
     def sample(count: int, seed: int) -> np.ndarray:
-        noise = torch.randn(count, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
         with torch.inference_mode():
-            return faces_to_uint8(fast(noise))
+            return faces_to_uint8(fast(seeded_noise(count, seed)))
     return sample
 
 
@@ -154,7 +153,7 @@ def references(store: ModelStore, data: Path, seed: int = 0) -> References:
                            for _ in range(3)]))
     ceiling = frechet_distance(store.face_features(untrained_sampler(seed)(len(test), seed)), test)
     return References(test, train, floor, ceiling, mean_pairwise_distance(test),
-                      float(np.median(nearest_distances(test, train))))
+                      nearest_distances(test, train))
 
 
 def judge(store: ModelStore, refs: References, faces: np.ndarray) -> FaceQuality:
@@ -162,14 +161,13 @@ def judge(store: ModelStore, refs: References, faces: np.ndarray) -> FaceQuality
     features = store.face_features(faces)
     frechet = frechet_distance(features, refs.test)
     to_train = nearest_distances(features, refs.train)
-    test_to_train = nearest_distances(refs.test, refs.train)
     return FaceQuality(
         frechet=frechet,
         scaled=(frechet - refs.floor) / (refs.ceiling - refs.floor),
         kid=kernel_distance(features, refs.test),
         diversity=mean_pairwise_distance(features) / refs.real_diversity,
-        copying=float(np.median(to_train)) / refs.test_to_train,
-        closer_than_any_test=float(np.mean(to_train < np.percentile(test_to_train, 1))))
+        copying=float(np.median(to_train)) / float(np.median(refs.test_to_train)),
+        closer_than_any_test=float(np.mean(to_train < np.percentile(refs.test_to_train, 1))))
 
 
 def vae_latent_report(store: ModelStore, faces: np.ndarray) -> dict[str, float]:
@@ -186,18 +184,17 @@ def vae_latent_report(store: ModelStore, faces: np.ndarray) -> dict[str, float]:
             "posterior_std": float(np.exp(0.5 * logvar).mean())}
 
 
+def seeded_noise(count: int, seed: int, dim: int = NOISE_DIM) -> torch.Tensor:
+    """(count, dim) N(0, I) draws, the same for a seed on every run."""
+    return torch.randn(count, dim, generator=torch.Generator().manual_seed(seed))
+
+
 def vae_sampler(store: ModelStore) -> Sampler:
-    def sample(count: int, seed: int) -> np.ndarray:
-        z = torch.randn(count, LATENT_DIM, generator=torch.Generator().manual_seed(seed))
-        return store.decode_latents(z.numpy())
-    return sample
+    return lambda count, seed: store.decode_latents(seeded_noise(count, seed, LATENT_DIM).numpy())
 
 
 def gan_sampler(store: ModelStore) -> Sampler:
-    def sample(count: int, seed: int) -> np.ndarray:
-        noise = torch.randn(count, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
-        return store.generate_faces_from_noise(noise.numpy())
-    return sample
+    return lambda count, seed: store.generate_faces_from_noise(seeded_noise(count, seed).numpy())
 
 
 def snapshot_samplers(path: Path) -> dict[str, Sampler]:
