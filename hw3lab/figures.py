@@ -3,7 +3,8 @@
 VAE: 32 random faces (8x4 grid, fixed seed), the 10-image reconstruction panel with per-image
 MSE, and a t-SNE of test latents coloured by an attribute. GAN: 32 random faces and the
 attribute-slider strips (a seed moved along each attribute direction). Digits: t-SNE
-of DANN and ADDA features coloured by class and by domain, for each task. A figure whose
+of every registered method's features coloured by class and by domain, for each task (the
+unadapted bounds show what DANN and ADDA change). A figure whose
 checkpoint or data is missing is skipped with a message saying so; the others are still made.
 """
 
@@ -28,7 +29,8 @@ from hw3lab.checkpoints import CheckpointError, atomic_path  # noqa: E402
 from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_faces  # noqa: E402
 from hw3lab.data.layout import resolve_data_root  # noqa: E402
 from hw3lab.errors import UserInputError  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS, TASKS, ModelStore, gan_noise  # noqa: E402
+from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore, gan_noise  # noqa: E402
+from hw3lab.methods import METHODS, TASKS, task_name, title  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
 from hw3lab.plots import draw_by_label  # noqa: E402
 
@@ -143,8 +145,8 @@ def digit_tsne(store: ModelStore, source: str, target: str, method: str, data: P
     scatter(axes[0], points, np.concatenate(labels), [str(d) for d in range(10)], "by class")
     scatter(axes[1], points, np.concatenate(domains), [f"{source} (source)",
                                                       f"{target} (target)"], "by domain")
-    figure.suptitle(f"t-SNE of {method.upper()} features, {source} -> {target} (test images)")
-    return save_figure(figure, out / f"tsne_{source}-{target}_{method}.png")
+    figure.suptitle(f"t-SNE of {title(method)} features, {source} -> {target} (test images)")
+    return save_figure(figure, out / f"tsne_{task_name(source, target)}_{method}.png")
 
 
 def make_figures(out: str | os.PathLike, checkpoints: str | os.PathLike = DEFAULT_CHECKPOINTS,
@@ -175,7 +177,7 @@ def make_figures(out: str | os.PathLike, checkpoints: str | os.PathLike = DEFAUL
     attempt("GAN attribute strips", lambda: gan_attribute_strips(
         store, load_directions(Path(checkpoints) / DIRECTIONS_FILE), out, seed))
     for source, target in TASKS:
-        for method in ("dann", "adda"):
+        for method in METHODS:
             attempt(f"{method} t-SNE {source}->{target}",
                     lambda s=source, t=target, m=method: digit_tsne(store, s, t, m, root, out,
                                                                     digit_count, seed))

@@ -31,7 +31,8 @@ from hw3lab.checkpoints import (
     save_checkpoint,
 )
 from hw3lab.errors import few
-from hw3lab.inference import TASKS, check_method_name, digit_checkpoint, task_name
+from hw3lab.inference import check_method_name
+from hw3lab.methods import TASKS, digit_checkpoint, digit_key, task_name
 from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
 from hw3lab.models.digits import NUM_CLASSES
 
@@ -219,7 +220,7 @@ def save_own_model(model: OwnModel, out: str | os.PathLike, name: str,
             raise CheckpointError("a digit model needs --task (the task it was trained for)")
         source, target = task
         path = digit_checkpoint(out, source, target, check_method_name(name))
-        entry = f"digits/{task_name(source, target)}-{name}"
+        entry = digit_key(source, target, name)
         metadata.update(method=name, source=source, target=target, grey=grey)
     else:
         path = out / f"{model.family}.safetensors"

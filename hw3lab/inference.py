@@ -3,9 +3,9 @@
 Checkpoint names (files under the checkpoint folder, each with its JSON):
 ``vae.safetensors`` (prefixes ``encoder``, ``decoder``), ``gan.safetensors`` (``generator``,
 ``discriminator``), ``attributes.safetensors`` (``attributes``, the face-attribute classifier)
-and ``digits/{source}-{target}-{method}.safetensors`` (``extractor``, and
-``predictor`` except for ADDA, whose metadata names the source-only checkpoint whose predictor
-it reuses).
+and :func:`hw3lab.methods.digit_checkpoint`, ``digits/{source}-{target}-{method}.safetensors``
+(``extractor``, and ``predictor`` unless its metadata's ``predictor_from`` names the checkpoint
+whose predictor it reuses, as ADDA's names source-only's).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hw3lab.fast_inference import (
     fast_extractor,
     fast_generator,
 )
+from hw3lab.methods import METHODS, TASKS, digit_checkpoint, task_name
 from hw3lab.models import (
     AttributeNet,
     Decoder,
@@ -45,18 +46,8 @@ from hw3lab.models.vae import LATENT_DIM
 from hw3lab.runtime import pick_device
 
 DEFAULT_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-TASKS = (("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"))
-METHODS = ("source_only", "dann", "adda", "target_only")
 # A method is also any name a student gives their own model (hw3lab.import_pth --name).
 METHOD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]{0,31}")
-
-
-def task_name(source: str, target: str) -> str:
-    return f"{source}-{target}"
-
-
-def digit_checkpoint(directory: Path, source: str, target: str, method: str) -> Path:
-    return directory / "digits" / f"{task_name(source, target)}-{method}.safetensors"
 
 
 def check_method_name(method: object) -> str:
@@ -68,12 +59,12 @@ def check_method_name(method: object) -> str:
 
 
 def digit_methods(directory: Path, source: str, target: str) -> list[str]:
-    """The methods with a checkpoint for the task in ``directory``: the shipped ones in their
-    order, then any other (a student's own) by name."""
-    prefix = task_name(source, target) + "-"
-    found = {p.name[len(prefix):-len(".safetensors")]
-             for p in (directory / "digits").glob(prefix + "*.safetensors")}
-    return [m for m in METHODS if m in found] + sorted(found - set(METHODS))
+    """The methods with a checkpoint for the task in ``directory``: the registered ones in
+    their order, then any other (a student's own) by name."""
+    pattern = digit_checkpoint(directory, source, target, "*")
+    prefix, suffix = pattern.name.split("*")
+    found = {p.name[len(prefix):-len(suffix)] for p in pattern.parent.glob(pattern.name)}
+    return [m for m in METHODS if m in found] + sorted(found.difference(METHODS))
 
 
 @dataclass
@@ -106,7 +97,8 @@ class ModelStore:
         self.directory = Path(directory)
         self.device = pick_device(device)
         self._cache: dict[Any, Any] = {}
-        self._lock = threading.RLock()  # re-entrant: ADDA loads source-only inside its build
+        # re-entrant: a method whose predictor is another's (ADDA) loads that one inside its build
+        self._lock = threading.RLock()
 
     def manifest(self) -> dict[str, Any]:
         return read_manifest(self.directory)
@@ -156,12 +148,14 @@ class ModelStore:
             path = digit_checkpoint(self.directory, source, target, method)
             if not path.is_file():
                 methods = digit_methods(self.directory, source, target)
+                how = (f"; train it with {METHODS[method].trains} --source {source} --target "
+                       f"{target} --out {self.directory}" if method in METHODS else "")
                 raise CheckpointError(f"missing checkpoint {path} (method {method!r} of "
                                       f"{task_name(source, target)}); methods there: "
-                                      f"{few(methods) or 'none'}")
+                                      f"{few(methods) or 'none'}{how}")
             extractor = Extractor()
             metadata = self._load(path, {"extractor": extractor})
-            # ADDA adapts the extractor only; its predictor is source-only's, shared.
+            # As recorded when trained (ADDA: source-only's file), loaded once for both.
             shared = metadata.get("predictor_from")
             predictor = self._predictor(self.directory / shared if shared else path)
             return self.digit_model(extractor, predictor, bool(metadata.get("grey", True)),

@@ -18,7 +18,8 @@ from hw3lab import cli
 from hw3lab.checkpoints import atomic_path
 from hw3lab.data.images import IMAGE_SUFFIXES, ImageInputError, fit_digit, open_image
 from hw3lab.data.layout import DIGIT_DOMAINS
-from hw3lab.inference import DEFAULT_CHECKPOINTS, METHODS, TASKS, ModelStore
+from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore
+from hw3lab.methods import METHODS, TASKS
 
 BATCH = 1024
 

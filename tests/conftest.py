@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 
-from hw3lab.inference import TASKS
 from hw3lab.lab import LabContext
+from hw3lab.methods import TASKS
 from tests.hw3_fixtures import write_hw3_data
 from tests.random_checkpoints import TINY_WIDTH, make_checkpoints
 from tests.running_lab import running_lab
@@ -84,7 +84,8 @@ def random_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def lab_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Small random faces and the four usps->mnistm methods: what the lab tests run on."""
+    """Small random faces and every registered method for usps->mnistm: what the lab tests
+    run on."""
     return make_checkpoints(tmp_path_factory.mktemp("lab-checkpoints"))
 
 

@@ -13,7 +13,7 @@ from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, GanDirections, save_
 from hw3lab.analysis.latents import LATENTS_FILE, derive, save_vae_latents
 from hw3lab.checkpoints import record_in_manifest, save_checkpoint
 from hw3lab.data.layout import FACE_ATTRIBUTES
-from hw3lab.inference import METHODS, digit_checkpoint, task_name
+from hw3lab.methods import METHODS, digit_checkpoint, digit_key, predictor_file
 from hw3lab.models import (
     AttributeNet,
     Decoder,
@@ -30,13 +30,15 @@ TINY_WIDTH = 0.0625
 TASK = ("usps", "mnistm")
 
 
-def make_checkpoints(directory: Path, methods: tuple[str, ...] = METHODS, faces: bool = True,
+def make_checkpoints(directory: Path, methods: tuple[str, ...] = tuple(METHODS),
+                     faces: bool = True,
                      width: float = SMALL_WIDTH,
                      tasks: tuple[tuple[str, str], ...] = (TASK,)) -> Path:
     """Random VAE and GAN of ``width`` (small by default, for speed) with a derived latents
     file of 200 random 'test faces', an attribute classifier and GAN directions, and
-    ``methods`` for each of ``tasks``, every one listed in the manifest (digit metrics: 50%
-    target, 90% source test accuracy)."""
+    ``methods`` (every registered one by default) for each of ``tasks``, laid out as their
+    trainers write them and listed in the manifest (digit metrics: 50% target, 90% source
+    test accuracy)."""
     torch.manual_seed(0)
     if faces:
         for family, modules in (("vae", {"encoder": Encoder(width), "decoder": Decoder(width)}),
@@ -63,11 +65,11 @@ def make_checkpoints(directory: Path, methods: tuple[str, ...] = METHODS, faces:
             modules = {"extractor": Extractor()}
             metadata = {"family": "digits", "method": method, "grey": True,
                         "metrics": {"target_test_accuracy": 0.5, "source_test_accuracy": 0.9}}
-            if method == "adda":  # as train.adda writes it: source-only's predictor is shared
-                metadata["predictor_from"] = str(digit_checkpoint(
-                    Path(), source, target, "source_only"))
+            shared = predictor_file(source, target, method)
+            if shared:  # as hw3lab.training.outputs.save_digits writes it
+                metadata["predictor_from"] = shared
             else:
                 modules["predictor"] = Predictor()
             save_checkpoint(path, modules, metadata)
-            record_in_manifest(directory, f"digits/{task_name(source, target)}-{method}", path)
+            record_in_manifest(directory, digit_key(source, target, method), path)
     return directory

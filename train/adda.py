@@ -16,7 +16,7 @@ import torch
 
 from hw3lab import cli
 from hw3lab.checkpoints import load_modules
-from hw3lab.inference import digit_checkpoint
+from hw3lab.methods import digit_checkpoint
 from hw3lab.models import DomainDiscriminator, Extractor, Predictor
 from hw3lab.training.adda import (
     HOMEWORK_TASK_LR,
@@ -110,10 +110,8 @@ def main(argv: list[str] | None = None) -> None:
                         adda_optimizers(target_extractor, discriminator, config))
         history = print_metrics(train_adda(run, source_extractor, target_extractor,
                                            discriminator, train, target_images, config, weights))
-        source_only = digit_checkpoint(setup.out, source, target, "source_only")
         save_digits(setup, run, source, target, "adda", {"extractor": target_extractor},
-                    {"grey": config.grey, "adabn": config.adapt_bn,
-                     "predictor_from": f"digits/{source_only.name}", "history": history,
+                    {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
                      "recipe": vars(config) | {"optimizer": "Adam(0.5, 0.999)"}})
 
 

@@ -20,7 +20,8 @@ from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
-from hw3lab.inference import METHODS, TASKS, DigitModel, ModelStore, digit_checkpoint, task_name
+from hw3lab.inference import DigitModel, ModelStore
+from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -112,18 +113,29 @@ class LabContext:
         if not self.has_family(family):
             raise UnavailableError(self.missing_family(family))
 
+    def _absent_digits(self, source: str, target: str, method: str) -> str | None:
+        """The method among those ``method`` loads (ADDA: source-only's too) whose checkpoint
+        the folder lacks, if any."""
+        return next((m for m in needs(method)
+                     if not digit_checkpoint(self.checkpoints, source, target, m).is_file()),
+                    None)
+
     def has_digits(self, source: str, target: str, method: str) -> bool:
-        return digit_checkpoint(self.checkpoints, source, target, method).is_file()
+        return self._absent_digits(source, target, method) is None
 
     def missing_digits(self, source: str, target: str, method: str) -> str:
-        return (f"No {method} checkpoint for {task_name(source, target)} in "
-                f"{self.checkpoints / 'digits'}: train one with python -m train.{method} "
+        """Which checkpoint a registered method lacks for the task, and the command that
+        trains it."""
+        absent = self._absent_digits(source, target, method) or method
+        builds_on = "" if absent == method else f" (the one {method} builds on)"
+        return (f"No {absent} checkpoint{builds_on} for {task_name(source, target)} in "
+                f"{self.checkpoints / 'digits'}: train one with {METHODS[absent].trains} "
                 f"--source {source} --target {target} --out {self.checkpoints}")
 
     def missing_digit_tasks(self) -> list[str]:
         """'task method' for every digit checkpoint the folder lacks."""
         return [f"{t} {m}" for t in TASK_NAMES for m in METHODS
-                if not self.has_digits(*parse_task(t), m)]
+                if not digit_checkpoint(self.checkpoints, *parse_task(t), m).is_file()]
 
     # -- data --------------------------------------------------------------------------------
 

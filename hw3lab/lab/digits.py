@@ -1,5 +1,5 @@
-"""Domain adaptation: one digit through source-only, DANN, ADDA and target-only side by side,
-the accuracy table, t-SNE of each method's features, and batch labelling to a CSV.
+"""Domain adaptation: one digit through every registered method (:mod:`hw3lab.methods`) side
+by side, the accuracy table, t-SNE of each method's features, and batch labelling to a CSV.
 
 Digits come from a sketch, uploads or examples: real test images, from ``hw3_data`` when it is
 present, else from the sample shipped with the lab.
@@ -21,18 +21,17 @@ from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
-from hw3lab.inference import METHODS, DigitModel, task_name, test_accuracies
+from hw3lab.inference import DigitModel, test_accuracies
 from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_task
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
+from hw3lab.methods import METHODS, digit_key, task_name, title
 
 DIGIT_COLOURINGS = ("class", "domain")
 EXAMPLES = 12
 NO_CHECKPOINT = "no checkpoint"
 DAMAGED = "damaged checkpoint"
-METHOD_TITLES = {"source_only": "source only", "dann": "DANN", "adda": "ADDA",
-                 "target_only": "target only"}
 ACCURACY_HEADERS = ["task", "method", "target test accuracy", "source test accuracy", "from"]
 TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
@@ -78,18 +77,19 @@ def predict_all(ctx: LabContext, source: str, target: str, images: np.ndarray,
     damaged one: the other methods still answer)."""
     results: dict[str, np.ndarray | str] = {}
     for method in METHODS:
-        available = ctx.has_digits(source, target, method) and (
-            method != "adda" or ctx.has_digits(source, target, "source_only"))
         try:
             results[method] = (ctx.store.classify_digits(images, source, target, method)
-                               if available else NO_CHECKPOINT)
+                               if ctx.has_digits(source, target, method) else NO_CHECKPOINT)
         except CheckpointError as error:
             results[method] = f"{DAMAGED}: {error}"
     reasons = [r for r in results.values() if isinstance(r, str)]
     if len(reasons) == len(results):
         if set(reasons) == {NO_CHECKPOINT}:
-            raise UnavailableError(ctx.missing_digits(source, target, "source_only").replace(
-                "No source_only checkpoint", "No digit checkpoints"))
+            raise UnavailableError(
+                f"No digit checkpoints for {task_name(source, target)} in "
+                f"{ctx.checkpoints / 'digits'}: train them with "
+                f"{', '.join(m.trains for m in METHODS.values())}, each with --source "
+                f"{source} --target {target} --out {ctx.checkpoints}")
         raise UnavailableError("; ".join(r for r in reasons if r != NO_CHECKPOINT))
     mine = own_digits(ctx, own, source, target)
     if mine is not None:
@@ -100,9 +100,10 @@ def predict_all(ctx: LabContext, source: str, target: str, images: np.ndarray,
 
 def classify(ctx: LabContext, task: Any, images: np.ndarray, names: list[str],
              own: Any = None) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    """Classify (N, 28, 28, 3) digits with the four methods and the session's own model: the
+    """Classify (N, 28, 28, 3) digits with every method and the session's own model: the
     first digit as the models see it, bar charts of its class probabilities (prediction
-    highlighted), and a table of every digit's prediction per method."""
+    highlighted), and a table of every digit's prediction per method (columns:
+    :func:`prediction_headers`)."""
     source, target = parse_task(task)
     results = predict_all(ctx, source, target, images, own)
     grey = any(ctx.store.digits(source, target, m).grey for m, r in results.items()
@@ -114,9 +115,14 @@ def classify(ctx: LabContext, task: Any, images: np.ndarray, names: list[str],
                            np.clip(view, 0, 255).astype(np.uint8)], axis=1)
     table = [[name] + [_prediction(results.get(m, "-"), i) for m in (*METHODS, OWN_TITLE)]
              for i, name in enumerate(names)]
-    chart = probability_chart({METHOD_TITLES.get(m, m): r for m, r in results.items()},
+    chart = probability_chart({title(m): r for m, r in results.items()},
                               task_name(source, target))
     return enlarge(pair, 6), chart, table
+
+
+def prediction_headers(first: str) -> list[str]:
+    """The prediction tables' columns: ``first`` (what a row is), each method, your model."""
+    return [first, *(title(m) for m in METHODS), OWN_TITLE]
 
 
 def _prediction(probabilities: np.ndarray | str, index: int) -> str:
@@ -159,7 +165,7 @@ def accuracy_table(ctx: LabContext, recompute_task: Any = None) -> list[list[str
     for task in TASK_NAMES:
         source, target = parse_task(task)
         for method in METHODS:
-            metrics = checkpoints.get(f"digits/{task_name(source, target)}-{method}", {})
+            metrics = checkpoints.get(digit_key(source, target, method), {})
             metrics = metrics.get("metrics", {})
             where = "manifest"
             if not ctx.has_digits(source, target, method):
@@ -167,7 +173,7 @@ def accuracy_table(ctx: LabContext, recompute_task: Any = None) -> list[list[str
             elif task == recompute_task:
                 metrics = measure(ctx, source, target, method)
                 where = "recomputed now"
-            rows.append([task, METHOD_TITLES[method],
+            rows.append([task, title(method),
                          _percent(metrics.get("target_test_accuracy")),
                          _percent(metrics.get("source_test_accuracy")),
                          where if metrics else "not trained"])
@@ -243,18 +249,18 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.
         models[OWN_TITLE] = mine
     columns = []
     for method, model in models.items():
-        title = METHOD_TITLES.get(method, method)
+        name = title(method)
         if model is None and not ctx.has_digits(source, target, method):
-            columns.append(notice(TSNE_COLUMN, f"{title}: {NO_CHECKPOINT}"))
+            columns.append(notice(TSNE_COLUMN, f"{name}: {NO_CHECKPOINT}"))
             continue
         try:
             features, _, colourings, _ = digit_features(ctx, source, target, method, count,
                                                         model)
         except CheckpointError:
-            columns.append(notice(TSNE_COLUMN, f"{title}: {DAMAGED}"))
+            columns.append(notice(TSNE_COLUMN, f"{name}: {DAMAGED}"))
             continue
         points = tsne_2d(features)
-        panels = [scatter(points, *colourings[c], f"{title} by {c}", size=(3.0, 3.0))[0]
+        panels = [scatter(points, *colourings[c], f"{name} by {c}", size=(3.0, 3.0))[0]
                   for c in DIGIT_COLOURINGS]
         columns.append(np.concatenate(panels, axis=0))
     return np.concatenate(columns, axis=1)
@@ -285,7 +291,7 @@ def batch_csv(ctx: LabContext, task: Any, method: Any, files: Any) -> tuple[str,
     writer.writerows(zip(names, labels.tolist(), strict=True))
     path = Path(tempfile.mkdtemp(prefix="hw3lab-")) / f"{task_name(source, target)}-{method}.csv"
     path.write_text(text.getvalue())
-    summary = f"Labelled {len(names)} image(s) with {METHOD_TITLES[method]}."
+    summary = f"Labelled {len(names)} image(s) with {title(method)}."
     if skipped:
         summary += f" Skipped {len(skipped)}: " + "; ".join(skipped[:5])
     return str(path), summary

@@ -15,6 +15,7 @@ import pandas as pd
 
 from hw3lab import limits
 from hw3lab.lab.context import LabContext
+from hw3lab.methods import title
 
 CARD_HEADERS = ["model", "family", "metrics", "seed", "training time", "threads", "epochs",
                 "trained on"]
@@ -56,6 +57,13 @@ def _metrics(entry: dict[str, Any]) -> str:
                      for k, v in sorted(metrics.items())) or "-"
 
 
+def _method(entry: dict[str, Any]) -> str:
+    """' (DANN)' for a digit model (a student's own by its name), else ''."""
+    method = entry.get("method")
+    return f" ({title(method)})" if entry.get("family") == "digits" and isinstance(method, str) \
+        else ""
+
+
 def _seconds(value: Any) -> str:
     if not isinstance(value, int | float):
         return "-"
@@ -81,7 +89,7 @@ def model_card(ctx: LabContext, name: Any) -> str:
     entry = entries[name]
     data = entry.get("data") or {}
     recipe = entry.get("recipe") or {}
-    lines = [f"### {name}",
+    lines = [f"### {name}{_method(entry)}",
              f"**Command:** `{entry.get('command', 'not recorded')}`",
              f"**Metrics:** {_metrics(entry)}",
              f"**Seed:** {entry.get('seed', '-')} · **training time:** "
@@ -91,6 +99,8 @@ def model_card(ctx: LabContext, name: Any) -> str:
              f"**Data:** {data.get('path', '-')}; {data.get('licence', 'terms not recorded')}"]
     if recipe:
         lines.append("**Recipe:** " + ", ".join(f"{k} {v}" for k, v in sorted(recipe.items())))
+    if "predictor_from" in entry:
+        lines.append(f"**Predictor from:** {entry['predictor_from']} (reused, not trained)")
     if "imported_from" in entry:
         lines.append(f"**Imported from:** {', '.join(entry['imported_from'])}")
     return "\n\n".join(lines)

@@ -14,10 +14,10 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.data.layout import FACE_ATTRIBUTES
-from hw3lab.inference import METHODS
 from hw3lab.lab.context import TASK_NAMES, LabContext, parse_task
 from hw3lab.lab.digits import DIGIT_COLOURINGS, digit_features
 from hw3lab.lab.pictures import PlotFrame, enlarge, nearest, scatter
+from hw3lab.methods import METHODS
 
 VAE_SPACE = "VAE latents"
 SPACES = (VAE_SPACE, *(f"{task} {method}" for task in TASK_NAMES for method in METHODS))

@@ -24,7 +24,7 @@ from hw3lab import cli
 from hw3lab.checkpoints import run_provenance
 from hw3lab.data import load_faces
 from hw3lab.data.layout import DIGIT_DOMAINS, resolve_data_root
-from hw3lab.inference import TASKS
+from hw3lab.methods import TASKS
 from hw3lab.runtime import PRECISIONS, pick_device, resolve_precision, set_cpu_threads
 from hw3lab.training.common import Run, on_device
 from hw3lab.training.digits import HOLDOUT, Labelled, holdout, load_labelled

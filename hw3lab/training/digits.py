@@ -19,7 +19,7 @@ from hw3lab.analysis.metrics import accuracy
 from hw3lab.data import load_digits
 from hw3lab.data.transforms import digits_for_model, uses_grey
 from hw3lab.errors import UserInputError
-from hw3lab.inference import task_name
+from hw3lab.methods import task_name
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.common import on_device
 

@@ -19,7 +19,8 @@ from hw3lab.checkpoints import (
     save_checkpoint,
     write_json,
 )
-from hw3lab.inference import ModelStore, digit_checkpoint, task_name, test_accuracies
+from hw3lab.inference import ModelStore, test_accuracies
+from hw3lab.methods import digit_checkpoint, digit_key, predictor_file, task_name
 from hw3lab.training.arguments import TrainingSetup
 from hw3lab.training.common import Run
 
@@ -68,8 +69,9 @@ def save_and_measure(setup: TrainingSetup, run: Run, name: str, path: Path,
 
 def save_digits(setup: TrainingSetup, run: Run, source: str, target: str, method: str,
                 modules: dict[str, nn.Module], metadata: dict[str, Any]) -> dict[str, Any]:
-    """Write ``digits/{source}-{target}-{method}`` and measure it as shipped (fp16 weights,
-    loaded by ModelStore) on both test splits; print and return the metrics."""
+    """Write the method's checkpoint (:func:`hw3lab.methods.digit_key`; ``predictor_from``
+    recorded where the registry says it reuses another's predictor) and measure it as shipped
+    (fp16 weights, loaded by ModelStore) on both test splits; print and return the metrics."""
     def measure() -> dict[str, float]:
         def test_split(domain: str) -> tuple[np.ndarray, np.ndarray]:
             test = setup.labelled(domain, "test")
@@ -78,10 +80,12 @@ def save_digits(setup: TrainingSetup, run: Run, source: str, target: str, method
         return test_accuracies(ModelStore(setup.out, str(setup.device)), source, target, method,
                                test_split)
 
+    shared = predictor_file(source, target, method)
     metrics = save_and_measure(
-        setup, run, f"digits/{task_name(source, target)}-{method}",
+        setup, run, digit_key(source, target, method),
         digit_checkpoint(setup.out, source, target, method), modules,
-        {"family": "digits", "method": method, "source": source, "target": target, **metadata},
+        {"family": "digits", "method": method, "source": source, "target": target,
+         **({"predictor_from": shared} if shared else {}), **metadata},
         measure)
     print(json.dumps({"task": task_name(source, target), "method": method, **metrics}),
           flush=True)

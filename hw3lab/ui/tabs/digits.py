@@ -1,4 +1,4 @@
-"""The domain adaptation tab: a drawn, uploaded or example digit through the four methods, the
+"""The domain adaptation tab: a drawn, uploaded or example digit through every method, the
 accuracy table, t-SNE of each method's features, and batch labelling (operations:
 :mod:`hw3lab.lab.digits`)."""
 
@@ -7,12 +7,10 @@ from __future__ import annotations
 import gradio as gr
 
 from hw3lab import limits
-from hw3lab.inference import METHODS
 from hw3lab.lab import TASK_NAMES, LabContext
 from hw3lab.lab.digits import (
     ACCURACY_HEADERS,
     EXAMPLES,
-    METHOD_TITLES,
     accuracy_table,
     batch_csv,
     classify_example,
@@ -21,10 +19,12 @@ from hw3lab.lab.digits import (
     data_note,
     examples,
     feature_tsne,
+    prediction_headers,
     recompute_accuracy,
 )
 from hw3lab.lab.domain_styles import classify_styles
-from hw3lab.lab.own_models import OWN_TITLE, upload_digits
+from hw3lab.lab.own_models import upload_digits
+from hw3lab.methods import METHODS
 from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
 
 
@@ -66,16 +66,15 @@ def build(ctx: LabContext) -> None:
             seen = shown("Input | as the models see it (28x28)", height=170,
                          elem_id="digit-seen")
     chart = shown("Class probabilities", height=240, elem_id="digit-chart")
-    table = gr.Dataframe(headers=["image", *(METHOD_TITLES[m] for m in METHODS), OWN_TITLE],
-                         label="Predictions", interactive=False, elem_id="digit-table")
+    table = gr.Dataframe(headers=prediction_headers("image"), label="Predictions",
+                         interactive=False, elem_id="digit-table")
     outputs = [seen, chart, table]
     with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
                       open=False) as styles_box:
         styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
                              "neighbours like SVHN", height=190, elem_id="digit-styles")
-        styles_table = gr.Dataframe(headers=["style", *(METHOD_TITLES[m] for m in METHODS),
-                                             OWN_TITLE], label="Predictions per style",
-                                    interactive=False)
+        styles_table = gr.Dataframe(headers=prediction_headers("style"),
+                                    label="Predictions per style", interactive=False)
     styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
                         api_visibility="private").then(
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
@@ -111,7 +110,8 @@ def build(ctx: LabContext) -> None:
         gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
                                 api_name="digits_tsne")
     with gr.Accordion("Batch: label a folder or a zip", open=False):
-        method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
+        method = checked(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
+                                     value="dann", label="Method"))
         batch = gr.File(label="Images or a zip of images", file_count="multiple",
                         file_types=["image", ".zip"])
         folder = gr.File(label="...or a whole folder", file_count="directory")
