@@ -78,7 +78,7 @@ def test_domain_adaptation_endpoints(client: Client, files: Path) -> None:
     assert [row[0] for row in table["data"]] == ["digit0.png", "digit1.png", "digit2.png"]
     assert "label 2" in client.predict(TASK, 2, api_name="/digits_example")[2]["data"][0][0]
     accuracy = client.predict(api_name="/digits_accuracy")
-    assert accuracy["data"][0][:3] == [TASK, "source only", "50.0%"]
+    assert accuracy["data"][0][:3] == [TASK, "Source only", "50.0%"]
     assert is_image(client.predict(TASK, 60, api_name="/digits_tsne"))
     csv_path, summary = client.predict(TASK, "dann", [handle_file(files / "batch.zip")],
                                        api_name="/digits_batch")

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from hw3lab.checkpoints import save_checkpoint
-from hw3lab.inference import digit_checkpoint
 from hw3lab.lab import LabContext, digits, gan, tsne, vae
+from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Decoder, Encoder
 from hw3lab.ui.widgets import user_errors
 from tests.random_checkpoints import TASK
@@ -79,7 +79,7 @@ def test_one_damaged_digit_method_leaves_the_others_answering(damage: Path) -> N
     assert "usps-mnistm-dann.safetensors is damaged" in dann
     assert seen.ndim == chart.ndim == 3
     picture = digits.feature_tsne(ctx, TASK_NAME, 50)
-    assert picture.shape == (600, 1200, 3)
+    assert picture.shape == (600, 300 * len(METHODS), 3)
     with pytest.raises(gr.Error, match="damaged"):
         user_errors(tsne.run_tsne)(ctx, f"{TASK_NAME} dann", 60, 10, "class")
     serves_faces_and_digits(ctx)
@@ -94,7 +94,7 @@ def test_manifest_naming_a_missing_file(damage: Path) -> None:
     weights.with_suffix(".json").unlink()
     rows = {(row[0], row[1]): row for row in digits.accuracy_table(ctx)}
     assert rows[TASK_NAME, "DANN"][-1] == "manifest, but the checkpoint file is missing"
-    assert rows[TASK_NAME, "source only"][-1] == "manifest"
+    assert rows[TASK_NAME, "Source only"][-1] == "manifest"
     _, _, table = digits.classify_example(ctx, TASK_NAME, 0)
     assert table[0][2] == "no checkpoint" and table[0][1].endswith("%)")
     with pytest.raises(gr.Error, match="No dann checkpoint for usps-mnistm .*python -m "

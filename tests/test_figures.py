@@ -7,15 +7,14 @@ from pathlib import Path
 import pytest
 
 from hw3lab import figures
-from hw3lab.inference import TASKS
+from hw3lab.methods import METHODS, TASKS, task_name
 from tests.random_checkpoints import TINY_WIDTH, make_checkpoints
 
 FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png",
                 "gan_attribute_strips.png"}
 pytestmark = pytest.mark.slow  # a t-SNE per figure
 
-DIGIT_FIGURES = {f"tsne_{task}_{m}.png" for task in ("usps-mnistm", "mnistm-svhn", "svhn-usps")
-                 for m in ("dann", "adda")}
+DIGIT_FIGURES = {f"tsne_{task_name(*task)}_{m}.png" for task in TASKS for m in METHODS}
 
 
 def test_every_figure_from_the_checkpoints(tmp_path: Path, tiny_data: Path,

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from hw3lab.checkpoints import CheckpointError, save_checkpoint
-from hw3lab.inference import ModelStore, digit_checkpoint, gan_noise
+from hw3lab.inference import ModelStore, gan_noise
+from hw3lab.methods import digit_checkpoint
 from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
 
 

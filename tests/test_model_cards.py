@@ -9,9 +9,9 @@ import gradio as gr
 import pytest
 
 from hw3lab.checkpoints import metadata_path, read_metadata, record_in_manifest, write_json
-from hw3lab.inference import digit_checkpoint
 from hw3lab.lab import LabContext
 from hw3lab.lab.models import CARD_HEADERS, curves, model_card, model_cards, model_names
+from hw3lab.methods import METHODS, digit_checkpoint, digit_key
 from hw3lab.ui.widgets import user_errors
 from tests.random_checkpoints import make_checkpoints
 
@@ -35,14 +35,16 @@ def carded(tmp_path_factory: pytest.TempPathFactory) -> LabContext:
 
 def test_every_manifest_model_has_a_card(carded: LabContext) -> None:
     rows = {row[0]: row for row in model_cards(carded)}
-    assert set(rows) == {f"digits/usps-mnistm-{m}" for m in
-                         ("source_only", "dann", "adda", "target_only")}
+    assert set(rows) == {digit_key("usps", "mnistm", m) for m in METHODS}
     dann = dict(zip(CARD_HEADERS, rows["digits/usps-mnistm-dann"], strict=True))
     assert dann["metrics"] == "source test accuracy 90.00%; target test accuracy 50.00%"
     assert (dann["seed"], dann["training time"], dann["threads"], dann["epochs"]) == (
         "0", "495 s", "1", "3/3")
     card = model_card(carded, "digits/usps-mnistm-dann")
+    assert card.startswith("### digits/usps-mnistm-dann (DANN)")
     assert "`python -m train.dann --threads 1`" in card and "target test accuracy 50.00%" in card
+    assert "**Predictor from:** digits/usps-mnistm-source_only.safetensors" in model_card(
+        carded, "digits/usps-mnistm-adda")
 
 
 def test_curves_come_from_the_history(carded: LabContext) -> None:

@@ -17,6 +17,7 @@ from hw3lab.data.examples import render_digits
 from hw3lab.data.samples import load_sample
 from hw3lab.lab import LabContext, digits, gan, tsne, vae
 from hw3lab.lab.inputs import sketch_digit
+from hw3lab.methods import METHODS
 from hw3lab.ui import gradio_cache
 from hw3lab.ui.app import build_lab
 from hw3lab.ui.widgets import user_errors
@@ -112,7 +113,8 @@ def sketch_of_a_one(background: int = 255, ink: int = 0) -> dict:
 
 def test_digit_sketch_examples_and_uploads(lab: LabContext, files: dict[str, str]) -> None:
     seen, chart, table = digits.classify_sketch(lab, TASK, sketch_of_a_one())
-    assert seen.shape == (168, 348, 3) and chart.ndim == 3 and len(table[0]) == 6
+    assert seen.shape == (168, 348, 3) and chart.ndim == 3
+    assert len(table[0]) == len(digits.prediction_headers("image"))
     assert seen[:, 180:].max() > 200  # the model's view: a bright stroke on black
     digits.classify_sketch(lab, TASK, sketch_of_a_one(background=0, ink=255))
     _, _, table = digits.classify_example(lab, TASK, 3)
@@ -168,11 +170,12 @@ def test_batch_csv_from_files_and_zip(lab: LabContext, tmp_path: Path,
 def test_accuracy_table_and_feature_tsne(lab: LabContext) -> None:
     rows = digits.accuracy_table(lab)
     assert rows[1] == [TASK, "DANN", "50.0%", "90.0%", "manifest"]
-    assert rows[4][-1] == "not trained"
+    assert rows[len(METHODS)][:2] == ["mnistm->svhn", "Source only"]
+    assert rows[len(METHODS)][-1] == "not trained"  # the lab's checkpoints: usps->mnistm only
     with pytest.raises(gr.Error, match="needs hw3_data"):
         user_errors(digits.accuracy_table)(lab, TASK)
     picture = digits.feature_tsne(lab, TASK, 60)
-    assert picture.shape == (600, 1200, 3)
+    assert picture.shape == (600, 300 * len(METHODS), 3)
 
 
 def test_interactive_tsne_is_cached_and_clicks_find_points(
@@ -233,8 +236,8 @@ def test_some_methods_missing_still_classifies(tmp_path: Path) -> None:
     partial = LabContext(make_checkpoints(tmp_path, ("source_only", "dann"), faces=False),
                          tmp_path / "no-data")
     _, _, table = digits.classify_example(partial, TASK, 0)
-    assert table[0][3:] == ["no checkpoint", "no checkpoint", "-"]  # no upload: no own model
-    assert digits.feature_tsne(partial, TASK, 50).shape == (600, 1200, 3)
+    assert table[0][3:] == ["no checkpoint"] * (len(METHODS) - 2) + ["-"]  # no own model
+    assert digits.feature_tsne(partial, TASK, 50).shape == (600, 300 * len(METHODS), 3)
 
 
 def test_limits_parse_and_refuse() -> None:
