@@ -2,10 +2,10 @@
 
 VAE: 32 random faces (8x4 grid, fixed seed), the 10-image reconstruction panel with per-image
 MSE, and a t-SNE of test latents coloured by an attribute. GAN: 32 random faces and the
-attribute-slider strips (a seed moved along each attribute direction). Digits: t-SNE
-of every registered method's features coloured by class and by domain, for each task (the
-unadapted bounds show what DANN and ADDA change). A figure whose
-checkpoint or data is missing is skipped with a message saying so; the others are still made.
+attribute-slider strips (a seed moved along each attribute direction). Digits: t-SNE of every
+registered method's features coloured by class and by domain, for each task (the unadapted
+bounds show what adaptation changes). A figure whose checkpoint or data is missing is skipped
+with a message saying so; the others are still made.
 """
 
 from __future__ import annotations

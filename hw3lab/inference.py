@@ -3,9 +3,9 @@
 Checkpoint names (files under the checkpoint folder, each with its JSON):
 ``vae.safetensors`` (prefixes ``encoder``, ``decoder``), ``gan.safetensors`` (``generator``,
 ``discriminator``), ``attributes.safetensors`` (``attributes``, the face-attribute classifier)
-and :func:`hw3lab.methods.digit_checkpoint`, ``digits/{source}-{target}-{method}.safetensors``
-(``extractor``, and ``predictor`` unless its metadata's ``predictor_from`` names the checkpoint
-whose predictor it reuses, as ADDA's names source-only's).
+and each digit method's ``digits/{source}-{target}-{method}.safetensors``
+(:func:`hw3lab.methods.digit_checkpoint`: ``extractor``, and ``predictor`` unless its metadata's
+``predictor_from`` names the checkpoint whose predictor it reuses, as ADDA's names source-only's).
 """
 
 from __future__ import annotations

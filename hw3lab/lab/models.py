@@ -60,8 +60,9 @@ def _metrics(entry: dict[str, Any]) -> str:
 def _method(entry: dict[str, Any]) -> str:
     """' (DANN)' for a digit model (a student's own by its name), else ''."""
     method = entry.get("method")
-    return f" ({title(method)})" if entry.get("family") == "digits" and isinstance(method, str) \
-        else ""
+    if entry.get("family") != "digits" or not isinstance(method, str):
+        return ""
+    return f" ({title(method)})"
 
 
 def _seconds(value: Any) -> str:
