@@ -16,10 +16,11 @@ from hw3lab.training.dann import DannConfig
 from hw3lab.training.digits import for_task
 from hw3lab.training.gan import GanConfig
 from tests.random_checkpoints import TINY_WIDTH
-from train import adda, attributes, dann, gan, source_only, target_only, vae
+from train import adda, attributes, dann, gan, mean_teacher, source_only, target_only, vae
 
 MAINS = {"source_only": source_only.main, "target_only": target_only.main, "dann": dann.main,
-         "adda": adda.main, "vae": vae.main, "gan": gan.main, "attributes": attributes.main}
+         "adda": adda.main, "mean_teacher": mean_teacher.main, "vae": vae.main, "gan": gan.main,
+         "attributes": attributes.main}
 
 
 def lines(output: str) -> list[dict]:
@@ -73,12 +74,12 @@ def _common(tmp_path: Path, data: Path) -> list[str]:
 def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     argv = [*_common(tmp_path, tiny_data), "--source", "svhn", "--target", "usps", "--augment"]
-    for name in ("source_only", "target_only", "dann", "adda"):
+    for name in ("source_only", "target_only", "dann", "adda", "mean_teacher"):
         MAINS[name](argv)
         result = lines(capsys.readouterr().out)[-1]
         assert result["method"] == name and 0 <= result["target_test_accuracy"] <= 1
     store = ModelStore(tmp_path / "ckpt", "cpu")
-    for name in ("source_only", "target_only", "dann", "adda"):
+    for name in ("source_only", "target_only", "dann", "adda", "mean_teacher"):
         model = store.digits("svhn", "usps", name)
         assert model.grey and model.metadata["metrics"]["target_test_accuracy"] >= 0
         history = model.metadata["history"]  # per-epoch metrics, for the Models tab's curves
@@ -86,10 +87,13 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
     adda_meta = store.digits("svhn", "usps", "adda").metadata
     assert adda_meta["predictor_from"] == "digits/svhn-usps-source_only.safetensors"
     assert store.digits("svhn", "usps", "dann").metadata["adabn"] is True
+    teacher = store.digits("svhn", "usps", "mean_teacher").metadata
+    assert teacher["started_from"] == "digits/svhn-usps-source_only.safetensors"
+    assert teacher["history"][0]["confident"] >= 0
     assert all(store.digits("svhn", "usps", m).metadata["recipe"]["augment"]
                for m in ("source_only", "dann", "adda"))
     entries = read_manifest(tmp_path / "ckpt")["checkpoints"]
-    digit_methods = ("source_only", "target_only", "dann", "adda")
+    digit_methods = ("source_only", "target_only", "dann", "adda", "mean_teacher")
     assert {f"digits/svhn-usps-{m}" for m in digit_methods} <= set(entries)
     assert entries["digits/svhn-usps-dann"]["seed"] == 0
 
@@ -106,6 +110,16 @@ def test_adda_reuses_an_existing_source_only_checkpoint(tmp_path: Path, tiny_dat
     out = capsys.readouterr().out
     assert "usps-mnistm-source_only-seed0" not in out  # no pretraining run
     assert checkpoint.read_bytes() == before
+
+
+def test_mean_teacher_asks_for_its_source_only_model_first(tmp_path: Path, tiny_data: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    status = mean_teacher.main([*_common(tmp_path, tiny_data), "--source", "usps", "--target",
+                                "mnistm"])
+    assert status == 2
+    message = capsys.readouterr().err
+    assert "python -m train.source_only --source usps --target mnistm" in message
+    assert "Traceback" not in message
 
 
 @pytest.mark.slow

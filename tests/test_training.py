@@ -1,5 +1,5 @@
 """The shared training machinery: batches, schedules, resumable state, time budget, AdaBN,
-ADDA's class weights."""
+ADDA's class weights, the mean teacher's parts."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from hw3lab.training.common import (
     progress_fraction,
 )
 from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout
+from hw3lab.training.mean_teacher import aligned, balance_penalty, update_teacher
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
 from hw3lab.training.vae import reconstruction_mse
 
@@ -136,3 +137,29 @@ def test_vae_test_mse_is_on_unit_pixels_like_the_reconstruction_figure() -> None
     figure_mse = per_image_mse(faces.permute(0, 2, 3, 1).numpy(), rebuilt).mean()
     # equal up to the figure's rounding to uint8 (at most half a grey level per pixel)
     assert abs(reconstruction_mse(vae, faces) - figure_mse) < 2e-3
+
+
+def test_the_teacher_follows_the_student_by_its_decay() -> None:
+    teacher, student = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        teacher.weight.fill_(1.0)
+        student.weight.fill_(3.0)
+        student.running_mean.fill_(5.0)
+    update_teacher(teacher, student, 0.75)
+    assert torch.allclose(teacher.weight, torch.full((3,), 1.5))  # 0.75 * 1 + 0.25 * 3
+    assert torch.equal(teacher.running_mean, student.running_mean)  # buffers are copied
+
+
+def test_alignment_demotes_the_class_the_teacher_over_predicts() -> None:
+    probabilities = torch.tensor([[0.6, 0.4], [0.6, 0.4]])
+    running_mean = torch.tensor([0.8, 0.2])  # class 0 predicted four times as often as class 1
+    result = aligned(probabilities, running_mean)
+    assert torch.allclose(result.sum(1), torch.ones(2))
+    assert (result[:, 1] > result[:, 0]).all()
+
+
+def test_balance_penalty_is_zero_only_for_a_uniform_mean_prediction() -> None:
+    uniform = torch.full((4, 10), 0.1).log()
+    one_class = torch.nn.functional.one_hot(torch.zeros(4, dtype=torch.long), 10).float()
+    assert balance_penalty(uniform).abs() < 1e-6
+    assert balance_penalty((one_class * 0.99 + 0.001).log()) > 1.0

@@ -158,8 +158,12 @@ class TrainingSetup:
                    progress=not args.no_progress, provenance=run_provenance(args.seed))
 
     def shortened(self, config: Config) -> Config:
-        """``config`` with one epoch on a dry run; unchanged otherwise."""
-        return replace(config, epochs=1) if self.dry_run else config
+        """``config`` with one epoch (of two steps, where epochs are counted in steps) on a
+        dry run; unchanged otherwise."""
+        if not self.dry_run:
+            return config
+        steps = {"steps_per_epoch": 2} if hasattr(config, "steps_per_epoch") else {}
+        return replace(config, epochs=1, **steps)
 
     def run(self, name: str, modules: dict, optimizers: dict) -> Run:
         """A :class:`Run` with these settings, resumed from saved state if asked."""

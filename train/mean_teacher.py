@@ -1,0 +1,80 @@
+"""python -m train.mean_teacher: a mean teacher on one task or all three; see --help.
+
+It starts from the task's source-only checkpoint in --out (train it first with
+``python -m train.source_only``), whose extractor and predictor both keep learning.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from hw3lab import cli
+from hw3lab.checkpoints import load_modules
+from hw3lab.errors import UserInputError
+from hw3lab.inference import digit_checkpoint
+from hw3lab.models import Extractor, Predictor
+from hw3lab.training.arguments import (
+    DIGIT_HELP,
+    TrainingSetup,
+    add_config,
+    add_digit_task,
+    config_from,
+    digit_tasks,
+    training_parser,
+)
+from hw3lab.training.digits import DigitNets, for_task, run_name
+from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
+from hw3lab.training.outputs import print_metrics, save_digits
+
+HELP = {
+    **DIGIT_HELP,
+    "batch_size": "images per domain in each step",
+    "ema": "the teacher's weight decay: teacher <- ema * teacher + (1 - ema) * student",
+    "threshold": "a target image counts only where the teacher's (aligned) confidence is above",
+    "align": "distribution alignment: divide the teacher's probabilities by their running mean",
+    "balance_weight": "weight of KL(mean target prediction || uniform)",
+    "source_weight": "weight of the labelled source loss",
+    "augment": "the student sees augmented views (see hw3lab.data.transforms.augment_digits)",
+    "adapt_bn": "AdaBN: recompute BatchNorm statistics on the target images at the end",
+}
+
+
+@cli.command
+def main(argv: list[str] | None = None) -> None:
+    parser = training_parser("Adapt the source-only model with a mean teacher: confident, "
+                             "distribution-aligned pseudo-labels on unlabelled target digits.")
+    add_digit_task(parser)
+    add_config(parser, MeanTeacherConfig, HELP, per_task=("grey",))
+    args = parser.parse_args(argv)
+    tasks = digit_tasks(parser, args)
+    setup = TrainingSetup.from_args(args)
+    for source, target in tasks:
+        config = setup.shortened(for_task(config_from(MeanTeacherConfig, args), source, target))
+        start = digit_checkpoint(setup.out, source, target, "source_only")
+        if not start.is_file():
+            raise UserInputError(f"no source-only model at {start.name} in --out: train it "
+                                 f"first with python -m train.source_only --source {source} "
+                                 f"--target {target}")
+        torch.manual_seed(setup.seed)
+        student = DigitNets(Extractor(), Predictor())
+        load_modules(start, student.modules())
+        student.to(setup.device)
+        train, val = setup.train_val(source, args.holdout)
+        target_images = setup.labelled(target, "train").images  # labels never used
+        optimizer = torch.optim.Adam([*student.extractor.parameters(),
+                                      *student.predictor.parameters()], lr=config.lr)
+        run = setup.run(run_name(source, target, "mean_teacher", setup.seed),
+                        student.modules(), {"student": optimizer})
+        history = print_metrics(train_mean_teacher(run, student, train, val, target_images,
+                                                   config))
+        save_digits(setup, run, source, target, "mean_teacher", student.modules(),
+                    {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
+                     "started_from": f"digits/{start.name}",
+                     "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout,
+                                               "selection": "last epoch's teacher"}})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
