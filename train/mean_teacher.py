@@ -13,7 +13,7 @@ import torch
 from hw3lab import cli
 from hw3lab.checkpoints import load_modules
 from hw3lab.errors import UserInputError
-from hw3lab.inference import digit_checkpoint
+from hw3lab.methods import digit_checkpoint
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.arguments import (
     DIGIT_HELP,
