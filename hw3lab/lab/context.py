@@ -17,13 +17,25 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
-from hw3lab.data.readers import Split, load_split
+from hw3lab.data.readers import Split, cache_dir, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import METHODS, TASKS, DigitModel, ModelStore, digit_checkpoint, task_name
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def public_name(folder: str | os.PathLike) -> str:
+    """How the lab names one of its folders to visitors (a shared link reaches anyone): its
+    path relative to the project when it lies inside it, else the folder's own name, never
+    where it is on the server."""
+    folder = Path(os.path.abspath(folder))
+    for root in dict.fromkeys((PROJECT, Path(os.path.abspath(PROJECT)))):
+        if folder.is_relative_to(root):
+            return folder.relative_to(root).as_posix() or "."
+    return folder.name or "/"
 
 
 class UnavailableError(UserInputError):
@@ -98,6 +110,35 @@ class LabContext:
         self._gan_directions: np.ndarray | None = None
         self.own_models = OwnModels()
         self._lock = threading.RLock()
+        self._public = self._public_names()
+
+    # -- what visitors may see of the server -----------------------------------------------
+
+    def _public_names(self) -> list[tuple[str, str]]:
+        """(absolute path, public name) of every folder the lab reads or writes, longest
+        first, each as written and with links resolved."""
+        folders = [(self.checkpoints, public_name(self.checkpoints)),
+                   (cache_dir(), "$HW3LAB_CACHE"), (PROJECT, "."), (Path.home(), "~")]
+        if self.data_root is not None:
+            folders.append((self.data_root, public_name(self.data_root)))
+        pairs = {}
+        for folder, name in folders:
+            for form in (os.path.abspath(folder), os.path.realpath(folder)):
+                if len(form) > 1:
+                    pairs.setdefault(form, name)
+        return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+    def redact(self, text: str) -> str:
+        """``text`` with the absolute path of every folder of the lab replaced by its public
+        name (:func:`public_name`): for every message a visitor can see."""
+        for absolute, name in self._public:
+            if absolute in text:
+                text = text.replace(absolute, name)
+        return text
+
+    def shown(self, path: str | os.PathLike) -> str:
+        """A path of the lab as visitors see it: ``checkpoints/digits``, not where it is."""
+        return self.redact(os.path.abspath(path))
 
     # -- availability, as short messages ---------------------------------------------------
 
@@ -105,8 +146,9 @@ class LabContext:
         return (self.checkpoints / f"{family}.safetensors").is_file()
 
     def missing_family(self, family: str) -> str:
-        return (f"No {family.upper()} checkpoint in {self.checkpoints}: train one with "
-                f"{TRAIN_COMMANDS[family]} --out {self.checkpoints}")
+        where = self.shown(self.checkpoints)
+        return (f"No {family.upper()} checkpoint in {where}: train one with "
+                f"{TRAIN_COMMANDS[family]} --out {where}")
 
     def require_family(self, family: str) -> None:
         if not self.has_family(family):
@@ -117,8 +159,9 @@ class LabContext:
 
     def missing_digits(self, source: str, target: str, method: str) -> str:
         return (f"No {method} checkpoint for {task_name(source, target)} in "
-                f"{self.checkpoints / 'digits'}: train one with python -m train.{method} "
-                f"--source {source} --target {target} --out {self.checkpoints}")
+                f"{self.shown(self.checkpoints / 'digits')}: train one with python -m "
+                f"train.{method} --source {source} --target {target} --out "
+                f"{self.shown(self.checkpoints)}")
 
     def missing_digit_tasks(self) -> list[str]:
         """'task method' for every digit checkpoint the folder lacks."""
@@ -161,8 +204,9 @@ class LabContext:
                     self.require_family("vae")
                     faces = self.test_split("face")
                     if faces is None:
-                        raise UnavailableError(f"No {LATENTS_FILE} in {self.checkpoints} and no "
-                                               "hw3_data: the latent directions need one of them")
+                        raise UnavailableError(f"No {LATENTS_FILE} in "
+                                               f"{self.shown(self.checkpoints)} and no hw3_data: "
+                                               "the latent directions need one of them")
                     self._latents = build_vae_latents(self.store, faces,
                                                       limits.PRINCIPAL_DIRECTIONS)
             return self._latents

@@ -64,7 +64,8 @@ def data_note(ctx: LabContext) -> str:
     data = ("real test images from hw3_data" if ctx.data_root is not None
             else "real test images from the lab's shipped sample (no hw3_data: 100 a domain, "
             "so a t-SNE has at most 200 points)")
-    note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
+    note = (f"\n\n**No checkpoint in {ctx.shown(ctx.checkpoints / 'digits')} for:** "
+            f"{', '.join(missing)} "
             "(train with python -m train.METHOD --source S --target T)" if missing else "")
     return f"Examples are {data}.{note}"
 
@@ -84,7 +85,7 @@ def predict_all(ctx: LabContext, source: str, target: str, images: np.ndarray,
             results[method] = (ctx.store.classify_digits(images, source, target, method)
                                if available else NO_CHECKPOINT)
         except CheckpointError as error:
-            results[method] = f"{DAMAGED}: {error}"
+            results[method] = f"{DAMAGED}: {ctx.redact(str(error))}"
     reasons = [r for r in results.values() if isinstance(r, str)]
     if len(reasons) == len(results):
         if set(reasons) == {NO_CHECKPOINT}:

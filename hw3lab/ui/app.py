@@ -16,17 +16,7 @@ from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
-# How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
-# torch with one intra-op thread (runtime.SERVING_THREADS), so two interactive requests fill
-# the two cores; more would only share them (Gradio's default, a limit per endpoint, let 13
-# endpoints x 2 run at once and a popular endpoint queue behind itself). All interactive
-# events share one pool of 2, served in arrival order; t-SNE and batch labelling (seconds of
-# CPU each) share a pool of 1, so they never hold both cores while sliders wait. The rest wait
-# in Gradio's queue (at most QUEUE_SIZE), which shows each user their position.
-INTERACTIVE_CONCURRENCY = 2
-HEAVY_CONCURRENCY = 1
-HEAVY_ENDPOINTS = frozenset({"vae_tsne_run", "tsne_run", "digits_tsne", "digits_batch",
-                             "digits_recompute"})
+# Requests waiting beyond those running (each event's pool: hw3lab.ui.widgets.POOLS).
 QUEUE_SIZE = 64
 SHARE_CHECK_SECONDS = 5.0
 
@@ -36,31 +26,23 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     the atomic image cache (:mod:`hw3lab.ui.gradio_cache`)."""
     atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
+        # Folders by their public names only: a shared link shows this header to anyone.
+        where = (f"data: `{ctx.shown(ctx.data_root)}`" if ctx.data_root is not None
                  else "no hw3_data (examples: the shipped sample of real test images; "
                  "latents: the checkpoints)")
-        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.checkpoints}` · {where}")
+        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.shown(ctx.checkpoints)}` · {where}")
         with gr.Tab("VAE", id="vae"):
             vae.build(ctx)
         with gr.Tab("GAN", id="gan"):
             gan.build(ctx, demo)
         with gr.Tab("Domain adaptation", id="digits"):
-            digits.build(ctx)
+            digits.build(ctx, demo)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
         with gr.Tab("Models", id="models"):
-            models.build(ctx)
+            models.build(ctx, demo)
     demo.queue(max_size=QUEUE_SIZE)
-    share_concurrency(demo)
     return demo
-
-
-def share_concurrency(demo: gr.Blocks) -> None:
-    """Put every event in the interactive or the heavy pool (see INTERACTIVE_CONCURRENCY)."""
-    for fn in demo.fns.values():
-        heavy = fn.api_name in HEAVY_ENDPOINTS
-        fn.concurrency_id = "heavy" if heavy else "interactive"
-        fn.concurrency_limit = HEAVY_CONCURRENCY if heavy else INTERACTIVE_CONCURRENCY
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

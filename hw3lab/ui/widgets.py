@@ -4,6 +4,8 @@ widgets that let the operation check an API value itself, and PNG output images.
 from __future__ import annotations
 
 import functools
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,25 +17,48 @@ from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
 
 F = TypeVar("F", bound=Callable[..., Any])
+MESSAGE_CHARACTERS = 300  # an unexpected error's message, at most
 C = TypeVar("C", bound=gr.components.Component)
 
+# The pools every event runs in, named where the event is declared (``**INTERACTIVE``), never
+# patched on afterwards; tests/test_pools.py fails if an event has none. Measured with
+# bench/load.py on 2 cores: every callback runs torch with one intra-op thread
+# (runtime.SERVING_THREADS), so two interactive requests fill the two cores and more would only
+# share them (Gradio's default, a limit per event, let 13 endpoints x 2 run at once and a popular
+# one queue behind itself). Interactive events share one pool of 2, served in arrival order;
+# batch labelling and recomputed accuracy (seconds of CPU each) share a pool of 1, so they
+# never hold both cores while sliders wait. The rest wait in Gradio's queue, which shows each
+# user their position.
+INTERACTIVE: dict[str, Any] = {"concurrency_id": "interactive", "concurrency_limit": 2}
+HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+POOLS = {pool["concurrency_id"]: pool["concurrency_limit"] for pool in (INTERACTIVE, HEAVY)}
 
-def user_errors(function: F) -> F:
-    """Turn the lab's expected failures into a ``gr.Error`` the page shows as a message."""
+
+def user_errors(function: F, redact: Callable[[str], str] = str) -> F:
+    """Turn the lab's expected failures into a ``gr.Error`` the page shows as a message, and
+    anything unexpected into a short one (the traceback goes to the server's console only);
+    ``redact`` (:meth:`LabContext.redact`) takes the server's folders out of every message."""
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except UserInputError as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            raise gr.Error(redact(str(error)), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as error:  # noqa: BLE001 - shown short, logged whole
+            traceback.print_exc(file=sys.stderr)
+            message = redact(f"{type(error).__name__}: {error}")[:MESSAGE_CHARACTERS]
+            raise gr.Error(f"the lab could not do this ({message})",
+                           print_exception=False) from None
     return wrapper  # type: ignore[return-value]
 
 
 def bind(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
     """``function`` with the lab's context as first argument, as a Gradio callback: its other
-    parameters keep their names (they name the API's parameters), errors become messages, and
-    Gradio's own messages name the callback."""
-    callback = user_errors(functools.partial(function, ctx))
+    parameters keep their names (they name the API's parameters), errors become messages
+    without the server's paths, and Gradio's own messages name the callback."""
+    callback = user_errors(functools.partial(function, ctx), ctx.redact)
     callback.__name__ = function.__name__
     return callback
 
