@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
+from PIL import Image
 
 from hw3lab.checkpoints import CheckpointError
+from hw3lab.data.examples import render_digits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
-from hw3lab.lab import LabContext, digits, models
+from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
+from hw3lab.lab.outputs import OutputFolder
 from hw3lab.ui.app import build_lab
+from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
 
@@ -120,3 +127,57 @@ def test_model_cards_name_no_server_folder(private_lab: tuple[LabContext, list[s
         manifest.write_text(saved)
     assert "--data hw3_data --out my-checkpoints" in text and "hw3_data/face" in text
     assert not leaks(text, folders)
+
+
+def test_the_output_folder_keeps_within_its_size_and_age(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out", max_bytes=10_000, max_age_s=100, min_age_s=5)
+    first = folder.write("a.bin", b"a" * 4000)
+    assert folder.write("again.bin", b"a" * 4000).parent == first.parent  # by content
+    assert folder.write("a.bin", b"a" * 4000) == first  # the same file, only touched
+    paths = [folder.write(f"{i}.bin", bytes([i]) * 4000) for i in range(6)]
+    now = time.time()
+    for age, path in zip((50, 40, 30, 20, 10, 1), paths, strict=True):
+        os.utime(path, (now - age, now - age))
+    os.utime(first, (now - 500, now - 500))
+    pruned = folder.prune(keep=[str(paths[0])], now=now)
+    assert str(first) in pruned.deleted  # past the age cap
+    assert not first.parent.exists() or any(first.parent.iterdir())
+    # then the oldest until within 10,000 bytes, sparing the kept one and the youngest
+    assert pruned.bytes <= 10_000 + 4000 and paths[0].exists() and paths[5].exists()
+    assert not paths[1].exists() and not paths[2].exists()
+    assert folder.usage() == (pruned.files, pruned.bytes)
+    later = folder.prune(now=now + 1000)
+    assert later.files == 0 and later.folders_removed >= 1
+    assert not [p for p in folder.root.rglob("*") if p.is_dir()]
+
+
+def test_the_janitor_tells_gradio_which_files_are_gone(tmp_path: Path,
+                                                       private_lab: tuple[LabContext, list[str]]
+                                                       ) -> None:
+    folder = OutputFolder(tmp_path / "cache", max_bytes=0, max_age_s=0, min_age_s=0)
+    demo = build_lab(private_lab[0])
+    old = folder.write_png(np.zeros((8, 8, 3), np.uint8), "old.png")
+    shown = folder.write_png(np.ones((8, 8, 3), np.uint8), "shown.png")
+    demo.upload_file_set.update({str(old), str(shown)})
+    next(iter(demo.blocks.values())).keep_in_cache.add(str(shown))
+    Janitor(demo, folder).prune()
+    assert not old.exists() and shown.exists()
+    assert str(old) not in demo.upload_file_set and str(shown) in demo.upload_file_set
+
+
+def test_downloads_go_to_the_lab_output_folder(tmp_path: Path) -> None:
+    outputs = OutputFolder(tmp_path / "out")
+    ctx = LabContext(make_checkpoints(tmp_path / "ckpt", methods=("dann",)), tmp_path / "none",
+                     outputs=outputs)
+    before = set(os.listdir(tempfile.gettempdir()))
+    _, png = gan.face(ctx, 3)
+    _, gif = gan.interpolate(ctx, 1, 2, 3)
+    images, _ = render_digits("usps", 2)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    csv, _ = digits.batch_csv(ctx, TASK, "dann", [str(tmp_path / "0.png"),
+                                                  str(tmp_path / "1.png")])
+    for path in (png, gif, csv):
+        assert Path(path).is_relative_to(outputs.root)
+    assert Image.open(gif).n_frames == 4 and Path(csv).read_text().startswith("image_name")
+    assert set(os.listdir(tempfile.gettempdir())) <= before

@@ -21,6 +21,7 @@ from hw3lab.data.readers import Split, cache_dir, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import METHODS, TASKS, DigitModel, ModelStore, digit_checkpoint, task_name
+from hw3lab.lab.outputs import OutputFolder
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -100,7 +101,7 @@ class LabContext:
     """
 
     def __init__(self, checkpoints: str | os.PathLike, data: str | os.PathLike | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, outputs: OutputFolder | None = None) -> None:
         self.checkpoints = Path(checkpoints)
         self.store = ModelStore(self.checkpoints, device)
         root = resolve_data_root(data)
@@ -111,6 +112,16 @@ class LabContext:
         self.own_models = OwnModels()
         self._lock = threading.RLock()
         self._public = self._public_names()
+        self._outputs = outputs
+
+    @property
+    def outputs(self) -> OutputFolder:
+        """Where pictures and downloads are written (bounded: :mod:`hw3lab.lab.outputs`); the
+        served lab shares it with Gradio's cache, a lab without one gets its own on first use."""
+        with self._lock:
+            if self._outputs is None:
+                self._outputs = OutputFolder()
+            return self._outputs
 
     # -- what visitors may see of the server -----------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -284,8 +283,8 @@ def batch_csv(ctx: LabContext, task: Any, method: Any, files: Any) -> tuple[str,
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["image_name", "label"])
     writer.writerows(zip(names, labels.tolist(), strict=True))
-    path = Path(tempfile.mkdtemp(prefix="hw3lab-")) / f"{task_name(source, target)}-{method}.csv"
-    path.write_text(text.getvalue())
+    path = ctx.outputs.write(f"{task_name(source, target)}-{method}.csv",
+                             text.getvalue().encode())
     summary = f"Labelled {len(names)} image(s) with {METHOD_TITLES[method]}."
     if skipped:
         summary += f" Skipped {len(skipped)}: " + "; ".join(skipped[:5])

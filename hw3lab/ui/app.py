@@ -12,12 +12,15 @@ from hw3lab import cli, limits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
-from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
+from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # Requests waiting beyond those running (each event's pool: hw3lab.ui.widgets.POOLS).
 QUEUE_SIZE = 64
+# Sessions whose gr.State values are kept (the least recently used go first): a class is 50
+# students, each page load a session; Gradio's default of 10,000 let days of page loads pile up.
+SESSIONS = 1000
 SHARE_CHECK_SECONDS = 5.0
 
 
@@ -84,8 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     # Gradio decodes sketches and webcam pictures with PIL before the lab's size checks: make
     # PIL refuse (above twice this) images the lab would refuse anyway, instead of decoding them.
     Image.MAX_IMAGE_PIXELS = limits.MAX_IMAGE_PIXELS
-    ctx = LabContext(args.checkpoints, args.data, args.device)
+    outputs = serving_outputs()  # before the app is built: Gradio's cache is this folder
+    ctx = LabContext(args.checkpoints, args.data, args.device, outputs)
     demo = build_lab(ctx)
+    Janitor(demo, outputs).start()
     share = args.share
     if share and not share_possible():
         print("No public link: Gradio's share server cannot be reached (no internet?); "
@@ -94,4 +99,4 @@ def main(argv: list[str] | None = None) -> None:
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"])
+                footer_links=["api"], state_session_capacity=SESSIONS)
