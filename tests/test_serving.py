@@ -22,11 +22,12 @@ from hw3lab.lab.context import PROJECT, public_name
 from hw3lab.lab.outputs import OutputFolder
 from hw3lab.ui.app import build_lab
 from hw3lab.ui.gradio_cache import Janitor
-from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, bind, user_errors
+from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
 HEAVY_EVENTS = {"digits_batch", "digits_batch_folder", "digits_recompute"}
+TSNE_EVENTS = {"tsne_run", "vae_tsne_run", "digits_tsne"}
 
 
 def private_folders(*folders: Path) -> list[str]:
@@ -61,8 +62,14 @@ def test_every_event_declares_its_pool(private_lab: tuple[LabContext, list[str]]
         assert fn.concurrency_limit == POOLS[fn.concurrency_id], what
     pools = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name}
     assert {name for name, pool in pools.items() if pool == HEAVY["concurrency_id"]} \
-        >= HEAVY_EVENTS
+        == HEAVY_EVENTS
+    assert {name for name, pool in pools.items() if pool == TSNE["concurrency_id"]} \
+        == TSNE_EVENTS
     assert pools["digits_example"] == pools["vae_decode"] == INTERACTIVE["concurrency_id"]
+    api = demo.get_api_info()["named_endpoints"]  # progress bars add no API parameter
+    assert [p["parameter_name"] for p in api["/tsne_run"]["parameters"]] == \
+        ["space", "count", "perplexity", "colouring"]
+    assert [p["parameter_name"] for p in api["/digits_tsne"]["parameters"]] == ["task", "count"]
 
 
 def test_the_served_page_names_no_server_folder(private_lab: tuple[LabContext, list[str]]

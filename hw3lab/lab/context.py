@@ -113,6 +113,23 @@ class LabContext:
         self._lock = threading.RLock()
         self._public = self._public_names()
         self._outputs = outputs
+        self._results: OrderedDict[Any, Any] = OrderedDict()
+
+    def remembered(self, key: Any, compute: Any, most: int = limits.REMEMBERED_RESULTS) -> Any:
+        """``compute()``'s result, kept for ``key`` (the least recently used of at most
+        ``most`` go first): for operations whose result depends on their arguments only, such
+        as an example digit through the shipped models, asked for again by every student.
+        The result is shared: callers must not change it."""
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = compute()
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > most:
+                self._results.popitem(last=False)
+        return result
 
     @property
     def outputs(self) -> OutputFolder:

@@ -16,7 +16,6 @@ import numpy as np
 
 from hw3lab import limits
 from hw3lab.analysis.metrics import accuracy
-from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
@@ -25,6 +24,7 @@ from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_t
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
+from hw3lab.lab.tsne_cache import embed
 
 DIGIT_COLOURINGS = ("class", "domain")
 EXAMPLES = 12
@@ -142,9 +142,15 @@ def classify_example(ctx: LabContext, task: Any, index: Any, own: Any = None) ->
     """Classify example ``index`` of the task's target domain."""
     _, target = parse_task(task)
     index = limits.Range(0, EXAMPLES - 1, 0).check_int(index, "the example")
-    images, labels = digit_samples(ctx, target, EXAMPLES)
-    return classify(ctx, task, images[index:index + 1],
-                    [f"{target} test image {index}, label {labels[index]}"], own)
+
+    def compute() -> tuple:
+        images, labels = digit_samples(ctx, target, EXAMPLES)
+        return classify(ctx, task, images[index:index + 1],
+                        [f"{target} test image {index}, label {labels[index]}"], own)
+    if own:  # the session's own model: its answer is the session's alone
+        return compute()
+    # The same twelve examples for every student: classified once per task and example.
+    return ctx.remembered(("example", task, index), compute)
 
 
 # -- accuracy, features ---------------------------------------------------------------------
@@ -248,12 +254,15 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.
             columns.append(notice(TSNE_COLUMN, f"{title}: {NO_CHECKPOINT}"))
             continue
         try:
-            features, _, colourings, _ = digit_features(ctx, source, target, method, count,
-                                                        model)
+            features, images, colourings, _ = digit_features(ctx, source, target, method,
+                                                             count, model)
         except CheckpointError:
             columns.append(notice(TSNE_COLUMN, f"{title}: {DAMAGED}"))
             continue
-        points = tsne_2d(features)
+        # The shipped methods' views may be precomputed; a session's own model's never is.
+        points = embed(ctx, f"{source}->{target} {method}", count,
+                       limits.TSNE_PERPLEXITY.default, features,
+                       images if model is None else None)
         panels = [scatter(points, *colourings[c], f"{title} by {c}", size=(3.0, 3.0))[0]
                   for c in DIGIT_COLOURINGS]
         columns.append(np.concatenate(panels, axis=0))

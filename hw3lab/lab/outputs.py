@@ -17,9 +17,11 @@ import hashlib
 import io
 import os
 import shutil
+import struct
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,7 @@ MAX_BYTES = int(float(os.environ.get("HW3LAB_OUTPUT_MB", "512")) * MB)
 MAX_AGE_S = float(os.environ.get("HW3LAB_OUTPUT_AGE_S", "3600"))
 PRUNE_EVERY_S = float(os.environ.get("HW3LAB_OUTPUT_PRUNE_S", "30"))
 MIN_AGE_S = 60.0  # never deleted younger: a request may still be reading or serving it
-PNG_COMPRESSION = 1  # zlib level: 4-6x faster than PIL's default 6, files 10-30% larger
+PNG_COMPRESSION = 1  # zlib level: 2-4x faster than level 6, files 10-30% larger
 
 
 @dataclass
@@ -75,8 +77,8 @@ class OutputFolder:
         return store(self.root / digest / Path(name).name, data)
 
     def write_png(self, image: np.ndarray | Image.Image, name: str) -> Path:
-        """An RGB image as a PNG (fast compression: see :data:`PNG_COMPRESSION`)."""
-        return self.write(name, png_bytes(image))
+        """An image as a PNG named ``name``, encoded once per picture (:func:`store_png`)."""
+        return store_png(self.root, image, Path(name).name)
 
     # -- bounding ------------------------------------------------------------------------------
 
@@ -159,9 +161,82 @@ def store(path: Path, data: bytes) -> Path:
     raise OSError(f"could not write {path.name} to the output folder")
 
 
-def png_bytes(image: np.ndarray | Image.Image, compression: int = PNG_COMPRESSION) -> bytes:
-    """An image as PNG bytes, with fast compression and no metadata."""
-    picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=compression)
-    return buffer.getvalue()
+PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type
+
+
+def _touched(path: Path) -> bool:
+    """Whether ``path`` exists (its age cap now counting from now)."""
+    try:
+        os.utime(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def png_bytes(image: np.ndarray | Image.Image, level: int = PNG_COMPRESSION) -> bytes:
+    """An 8-bit grey, RGB or RGBA image as PNG bytes, encoded here: every row with the Sub
+    filter (a pixel minus its left neighbour), zlib at ``level``, no metadata. PIL's encoder
+    tries five filters on every row: a digit request's probability chart took it 3.9 ms at
+    level 1 (7.0 ms at its default 6), this 2 ms; a 32-face grid 31 ms (119 ms), this 23 ms.
+    Other modes go through PIL."""
+    array = np.asarray(image) if isinstance(image, Image.Image) and image.mode in (
+        "L", "RGB", "RGBA") else image
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim not in (2, 3):
+        picture = image if isinstance(image, Image.Image) else Image.fromarray(image)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG", compress_level=level)
+        return buffer.getvalue()
+    height, width = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    rows = np.ascontiguousarray(array).reshape(height, width * channels)
+    filtered = np.empty((height, width * channels + 1), np.uint8)
+    filtered[:, 0] = 1  # Sub
+    filtered[:, 1:channels + 1] = rows[:, :channels]
+    np.subtract(rows[:, channels:], rows[:, :-channels], out=filtered[:, channels + 1:])
+    header = struct.pack(">IIBBBBB", width, height, 8, PNG_COLOUR_TYPES[channels], 0, 0, 0)
+    return b"".join((b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+                     _chunk(b"IDAT", zlib.compress(filtered.data, level)), _chunk(b"IEND", b"")))
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data,
+                                                                                   zlib.crc32(kind)))
+
+
+def pixels_digest(array: np.ndarray) -> str:
+    """A name for an image's pixels (shape and values): the same picture, the same name."""
+    array = np.ascontiguousarray(array)
+    digest = hashlib.sha256(f"{array.shape}{array.dtype}".encode())
+    digest.update(array.data)
+    return digest.hexdigest()[:40]
+
+
+def store_png(folder: Path, image: np.ndarray | Image.Image, name: str,
+              any_name: bool = False) -> Path:
+    """``image`` as ``<folder>/<pixels digest>/<name>``, encoded only if no PNG of the same
+    pixels is there: one under another name is linked to ``name`` (or, with ``any_name``,
+    returned as it is), so a picture shown and offered for download is encoded once."""
+    if isinstance(image, Image.Image) and image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    array = np.asarray(image)
+    directory = folder / pixels_digest(array)
+    path = directory / name
+    if _touched(path):
+        return path
+    try:
+        existing = [entry.path for entry in os.scandir(directory)
+                    if entry.name.endswith(".png") and not entry.name.startswith(".")]
+    except FileNotFoundError:
+        existing = []
+    for other in existing:
+        if any_name and _touched(Path(other)):
+            return Path(other)
+        try:
+            os.link(other, path)
+        except FileExistsError:
+            pass
+        except OSError:
+            continue  # pruned meanwhile, or no links on this file system: encode
+        if _touched(path):
+            return path
+    return store(path, png_bytes(array))

@@ -12,9 +12,11 @@ that file in place whenever a request produces the same image again (two student
 the same example). A download of the file at that moment reads it truncated: bench/load.py saw
 'peer closed connection without sending complete message body (received 0 bytes)'. Here an
 existing file is kept (and touched, so the age cap counts from its latest use) and a new one
-is written to a temporary name and renamed into place. PNGs are written with fast compression
-(:data:`hw3lab.lab.outputs.PNG_COMPRESSION`): PIL's default level took most of a digit
-request's CPU time (bench/cpu_per_request.py).
+is written to a temporary name and renamed into place. PNGs are named by their pixels, so a
+picture already encoded (the same example again, or the lab's download of the picture shown)
+is not encoded again, and are encoded by :func:`hw3lab.lab.outputs.png_bytes`, several times
+faster than PIL at its default level, which took much of a request's CPU time
+(bench/profile_server.py).
 
 This replaces a Gradio function, so it checks first that the function is still there with the
 signature it was written against (gradio 6.x), and refuses to start the lab otherwise.
@@ -32,7 +34,7 @@ import gradio as gr
 from gradio import processing_utils
 from PIL import Image
 
-from hw3lab.lab.outputs import PRUNE_EVERY_S, OutputFolder, Pruned, png_bytes, store
+from hw3lab.lab.outputs import PRUNE_EVERY_S, OutputFolder, Pruned, store, store_png
 
 EXPECTED_PARAMETERS = ("img", "cache_dir", "name", "format")
 
@@ -43,9 +45,12 @@ class GradioChangedError(RuntimeError):
 
 def save_pil_to_cache(img: Image.Image, cache_dir: str, name: str = "image",
                       format: str = "webp") -> str:
-    """Gradio's ``processing_utils.save_pil_to_cache``, writing a new file only."""
-    data = (png_bytes(img) if format.lower() == "png"
-            else processing_utils.encode_pil_to_bytes(img, format))
+    """Gradio's ``processing_utils.save_pil_to_cache``, writing a new file only: a PNG named
+    by its pixels (any PNG of the same pixels already there is served instead, such as the
+    lab's download of the same picture), other formats by their bytes."""
+    if format.lower() == "png":
+        return str(store_png(Path(cache_dir).resolve(), img, f"{name}.png", any_name=True))
+    data = processing_utils.encode_pil_to_bytes(img, format)
     path = (Path(cache_dir) / processing_utils.hash_bytes(data) / f"{name}.{format}").resolve()
     return str(store(path, data))
 

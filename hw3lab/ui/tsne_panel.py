@@ -11,7 +11,15 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.lab import LabContext
 from hw3lab.lab.tsne import SPACES, Embedded, colourings, point_at, run_tsne
-from hw3lab.ui.widgets import HEAVY, INTERACTIVE, bind, checked, range_slider, shown, user_errors
+from hw3lab.ui.widgets import (
+    INTERACTIVE,
+    TSNE,
+    checked,
+    range_slider,
+    shown,
+    user_errors,
+    with_progress,
+)
 
 
 def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str = "tsne") -> None:
@@ -40,7 +48,7 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
         return point_at(ctx, embedded, *event.index)
 
     space.change(change_space, space, colouring, api_visibility="private", **INTERACTIVE)
-    button.click(bind(run_tsne, ctx), [space, count, perplexity, colouring], [plot, state],
-                 api_name=f"{prefix}_run", **HEAVY)
+    button.click(with_progress(run_tsne, ctx), [space, count, perplexity, colouring],
+                 [plot, state], api_name=f"{prefix}_run", **TSNE)
     plot.select(user_errors(select, ctx.redact), state, [point, caption],
                 api_visibility="private", **INTERACTIVE)

@@ -4,6 +4,7 @@ widgets that let the operation check an API value itself, and PNG output images.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from PIL import Image
 from hw3lab import limits
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
+from hw3lab.lab.tsne_cache import reporting
 
 F = TypeVar("F", bound=Callable[..., Any])
 MESSAGE_CHARACTERS = 300  # an unexpected error's message, at most
@@ -27,11 +29,15 @@ C = TypeVar("C", bound=gr.components.Component)
 # share them (Gradio's default, a limit per event, let 13 endpoints x 2 run at once and a popular
 # one queue behind itself). Interactive events share one pool of 2, served in arrival order;
 # batch labelling and recomputed accuracy (seconds of CPU each) share a pool of 1, so they
-# never hold both cores while sliders wait. The rest wait in Gradio's queue, which shows each
-# user their position.
+# never hold both cores while sliders wait. t-SNE events have a pool of their own, wide enough
+# that a precomputed or cached view is answered at once: the t-SNE computations themselves run
+# one at a time in the lab's lanes (hw3lab.lab.tsne_cache), and a request waiting on one shows
+# its place there and its progress. The rest wait in Gradio's queue, which shows each user
+# their position.
 INTERACTIVE: dict[str, Any] = {"concurrency_id": "interactive", "concurrency_limit": 2}
 HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
-POOLS = {pool["concurrency_id"]: pool["concurrency_limit"] for pool in (INTERACTIVE, HEAVY)}
+TSNE: dict[str, Any] = {"concurrency_id": "tsne", "concurrency_limit": 4}
+POOLS = {pool["concurrency_id"]: pool["concurrency_limit"] for pool in (INTERACTIVE, HEAVY, TSNE)}
 
 
 def user_errors(function: F, redact: Callable[[str], str] = str) -> F:
@@ -61,6 +67,22 @@ def bind(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
     callback = user_errors(functools.partial(function, ctx), ctx.redact)
     callback.__name__ = function.__name__
     return callback
+
+
+def with_progress(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
+    """:func:`bind` for an operation that may compute a t-SNE: while it waits, its place in
+    line and its progress show on its outputs (Gradio's progress bar)."""
+    def callback(*args: Any) -> Any:
+        *inputs, progress = args  # Gradio passes its tracker where the signature says
+        with reporting(lambda fraction, text: progress(fraction, desc=text)):
+            return function(ctx, *inputs)
+
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    parameters.append(inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=gr.Progress()))
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__name__ = function.__name__
+    return user_errors(callback, ctx.redact)
 
 
 # Gradio's number and choice widgets refuse API values outside their range or choices with

@@ -25,15 +25,18 @@ from hw3lab.lab.digits import (
 )
 from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import OWN_TITLE, upload_digits
+from hw3lab.lab.tsne_cache import FEATURE_TSNE_POINTS
 from hw3lab.ui.widgets import (
     HEAVY,
     INTERACTIVE,
+    TSNE,
     bind,
     checked,
     decode_checked,
     range_slider,
     seed_box,
     shown,
+    with_progress,
 )
 
 
@@ -119,10 +122,11 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                 bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
                 api_name="digits_recompute", **HEAVY)
     with gr.Accordion("t-SNE of each method's features", open=False):
-        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
+        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)",
+                             value=FEATURE_TSNE_POINTS)
         tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
-                                api_name="digits_tsne", **HEAVY)
+        gr.Button("Draw").click(with_progress(feature_tsne, ctx), [task, count, own],
+                                tsne_image, api_name="digits_tsne", **TSNE)
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
         batch = gr.File(label="Images or a zip of images", file_count="multiple",
