@@ -32,7 +32,13 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client  # noqa: E402
 
-from bench.endpoints import ENDPOINTS, cpu_seconds, input_files, rss_mb  # noqa: E402
+from bench.endpoints import (  # noqa: E402
+    ENDPOINTS,
+    SLOW_SERVER,
+    cpu_seconds,
+    input_files,
+    rss_mb,
+)
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
@@ -70,7 +76,8 @@ def main() -> None:
         with running_lab("--checkpoints", str(args.checkpoints), "--data", str(data),
                          timeout=900) \
                 as (url, _, pid):
-            client = Client(url, verbose=False, download_files=str(work / "downloads"))
+            client = Client(url, verbose=False, download_files=str(work / "downloads"),
+                            httpx_kwargs=SLOW_SERVER)
             endpoints = [e for e in ENDPOINTS if (chosen is None or e.name in chosen)
                          and (args.data is not None or not e.needs_data)]
             rng = random.Random(0)

@@ -45,6 +45,7 @@ from gradio_client import Client  # noqa: E402
 
 from bench.endpoints import (  # noqa: E402
     BY_NAME,
+    SLOW_SERVER,
     TASK,
     cpu_seconds,
     input_files,
@@ -149,7 +150,7 @@ def client_loop(url: str, files: Path, downloads: Path, seed: int, deadline: flo
                 recorder: Recorder) -> None:
     """One user: weighted random calls, back to back, until ``deadline``."""
     rng = random.Random(seed)
-    client = Client(url, verbose=False, download_files=str(downloads))
+    client = Client(url, verbose=False, download_files=str(downloads), httpx_kwargs=SLOW_SERVER)
     weights = [call.weight for call in CALLS]
     while time.monotonic() < deadline:
         call = rng.choices(CALLS, weights)[0]
@@ -165,7 +166,8 @@ def student_loop(url: str, files: Path, downloads: Path, seed: int, deadline: fl
     try:
         with urllib.request.urlopen(url, timeout=60) as page:
             page.read()
-        client = Client(url, verbose=False, download_files=str(downloads))
+        client = Client(url, verbose=False, download_files=str(downloads),
+                        httpx_kwargs=SLOW_SERVER)
         for endpoint in PAGE_LOAD:
             client.predict(api_name=endpoint)
         error = None
@@ -257,7 +259,8 @@ def main() -> None:
                          timeout=900) as (url, log, pid):
             started_mb = rss_mb(pid)
             warm = Recorder()
-            warm_client = Client(url, verbose=False, download_files=str(work / "downloads"))
+            warm_client = Client(url, verbose=False, download_files=str(work / "downloads"),
+                                 httpx_kwargs=SLOW_SERVER)
             for call in calls:  # loads every model once, outside the timed run
                 warm.call(warm_client, call, call.arguments(random.Random(0), files))
             warm_mb = rss_mb(pid)

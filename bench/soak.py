@@ -42,7 +42,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from gradio_client import Client  # noqa: E402
 
-from bench.endpoints import BY_NAME, cpu_seconds, lab_checkpoints, rss_mb  # noqa: E402
+from bench.endpoints import (  # noqa: E402
+    BY_NAME,
+    SLOW_SERVER,
+    cpu_seconds,
+    lab_checkpoints,
+    rss_mb,
+)
 from hw3lab.data.examples import render_digits  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
@@ -107,7 +113,8 @@ def main() -> None:
         with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
                          timeout=900, env=env) as (url, log, pid):
             rng = random.Random(0)
-            warm = Client(url, verbose=False, download_files=str(work / "downloads"))
+            warm = Client(url, verbose=False, download_files=str(work / "downloads"),
+                          httpx_kwargs=SLOW_SERVER)
             for endpoint in WRITERS:
                 files = new_files(rng, work / "warm" / endpoint.strip("/"))
                 warm.predict(*BY_NAME[endpoint].arguments(rng, files), api_name=endpoint)
@@ -117,7 +124,8 @@ def main() -> None:
 
             def user(seed: int) -> None:
                 mine = random.Random(seed)
-                client = Client(url, verbose=False, download_files=str(work / "downloads"))
+                client = Client(url, verbose=False, download_files=str(work / "downloads"),
+                                httpx_kwargs=SLOW_SERVER)
                 names, weights = list(WRITERS), list(WRITERS.values())
                 while time.monotonic() < deadline:
                     with lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import gradio as gr
 from PIL import Image
@@ -22,6 +23,7 @@ QUEUE_SIZE = 64
 # students, each page load a session; Gradio's default of 10,000 let days of page loads pile up.
 SESSIONS = 1000
 SHARE_CHECK_SECONDS = 5.0
+LOCAL_CHECK_SECONDS = 120.0
 
 
 def build_lab(ctx: LabContext) -> gr.Blocks:
@@ -66,6 +68,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def patient_localhost_check(seconds: float = LOCAL_CHECK_SECONDS) -> None:
+    """Make Gradio's launch wait up to ``seconds`` for the lab's first page. Gradio asks its
+    own server for it with a 3 s timeout and, without an answer, refuses to start unless
+    --share is given; on two cores busy with trainings the first page took longer and the
+    lab did not start (bench/cpu_per_request.py, bench/profile_server.py)."""
+    import httpx
+    from gradio import networking
+
+    if getattr(networking.url_ok, "patient", False):
+        return
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                answer = httpx.head(url, timeout=seconds, verify=False)
+                if answer.status_code in (200, 401, 301, 302, 303, 307, 308):
+                    return True
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
+    url_ok.patient = True  # type: ignore[attr-defined]
+    networking.url_ok = url_ok
+
+
 def share_possible() -> bool:
     """Whether Gradio's share server answers; without internet the lab serves locally only."""
     import httpx
@@ -97,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
               f"serving locally only at http://{args.host}:{args.port}", file=sys.stderr)
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
                 footer_links=["api"], state_session_capacity=SESSIONS)
