@@ -1,13 +1,24 @@
 """The lab under a class's load: many API clients at once, mixing every tab's main endpoints.
 
-``python bench/load.py [--clients 16] [--seconds 60] [--checkpoints DIR]`` starts ``app.py`` on
-a free port of 127.0.0.1 (on random small checkpoints made in a temporary folder, plus the
-shipped digit checkpoints under ``checkpoints/digits`` where present, unless ``--checkpoints``
-is given), warms every endpoint once, then runs the clients for the given time and prints a
-Markdown table: requests served, errors and p50/p95/max latency per endpoint, and the app's
-resident memory at start, after warm-up, and at its peak in the first and the last 20 s.
-Targets (issue 6): zero errors, p95 under 2 s for interactive endpoints, memory growth under
-10% between the first and the last 20 s.
+Two modes, both on ``app.py`` started on a free port of 127.0.0.1 (on random small checkpoints
+made in a temporary folder, plus the shipped digit checkpoints under ``checkpoints/digits``
+where present, unless ``--checkpoints`` is given), after every endpoint is called once:
+
+- back to back (issue 6): ``--clients N`` users each send their next request as soon as the
+  last one is answered, for ``--seconds``. Targets: zero errors, p95 under 2 s for interactive
+  endpoints, memory growth under 10% between the first and the last window.
+- a class (issue 12): ``--students N`` users who act like people: each opens the page, then
+  does one thing every 2-5 s (uniformly random): mostly slider moves, examples and seeds, now
+  and then an upload, rarely a t-SNE (usually the default view, sometimes a new setting).
+  Targets: interactive p95 under 1 s, zero errors.
+
+Both print a Markdown table per endpoint (requests served, errors, p50/p95/max latency), the
+app's resident memory, the server's CPU time (process CPU time from /proc, per request and as
+a share of one core) and the clients' own (this process: all the simulated users share it).
+Exact commands (run from the repository root; ``nice`` keeps the trainings first)::
+
+    nice -n 19 .venv/bin/python bench/load.py --students 50 --seconds 120 --checkpoints checkpoints
+    nice -n 19 .venv/bin/python bench/load.py --clients 48 --seconds 45
 """
 
 from __future__ import annotations
@@ -15,107 +26,102 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client import Client  # noqa: E402
 
-from hw3lab.checkpoints import record_in_manifest  # noqa: E402
-from hw3lab.data.examples import render_digits  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
-from hw3lab.lab.vae import SLIDER_COUNT  # noqa: E402
-from tests.random_checkpoints import make_checkpoints  # noqa: E402
+from bench.endpoints import (  # noqa: E402
+    BY_NAME,
+    SLOW_SERVER,
+    TASK,
+    cpu_seconds,
+    input_files,
+    lab_checkpoints,
+    rss_mb,
+)
+from hw3lab import limits  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
-TASK = "usps->mnistm"
-INTERACTIVE_P95_S = 2.0
+INTERACTIVE_P95_S = {"clients": 2.0, "students": 1.0}
 MEMORY_GROWTH = 0.10
 
 
 @dataclass(frozen=True)
 class Call:
-    """One endpoint, how often a client picks it, and its arguments for a random draw."""
+    """One endpoint, how often a user picks it, whether a user waits on it (interactive) and
+    its arguments for a random draw; ``label`` tells apart two uses of one endpoint."""
 
     endpoint: str
-    weight: int
+    weight: float
     interactive: bool
     arguments: Callable[[random.Random, Path], tuple]
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.endpoint
 
 
-def _slider(rng: random.Random, _: Path) -> tuple:
-    return tuple(round(rng.uniform(-3, 3), 2) for _ in range(SLIDER_COUNT))
+def _uses(endpoint: str, weight: float, interactive: bool = True, label: str = "",
+          arguments: Callable[[random.Random, Path], tuple] | None = None) -> Call:
+    return Call(endpoint, weight, interactive, arguments or BY_NAME[endpoint].arguments, label)
 
 
-CALLS = [  # a class exploring the lab: mostly sliders and seeds, now and then a t-SNE
-    Call("/vae_decode", 6, True, _slider),
-    Call("/vae_start", 1, True, lambda r, f: ("random", r.randrange(1000), None)),
-    Call("/vae_random", 2, True, lambda r, f: (r.randrange(1000), 32)),
-    Call("/vae_reconstruct", 1, True, lambda r, f: ([handle_file(f / "face.jpg")], None, 0)),
-    Call("/vae_interpolate", 1, True, lambda r, f: ("random", r.randrange(99), None, "random",
-                                                    r.randrange(99), None, 8)),
-    Call("/gan_face", 4, True, lambda r, f: (r.randrange(10**6),)),
-    Call("/gan_grid", 2, True, lambda r, f: (r.randrange(10**6), 32)),
-    Call("/gan_interpolate", 1, True, lambda r, f: (r.randrange(99), r.randrange(99), 8)),
-    Call("/gan_judge", 1, True, lambda r, f: (handle_file(f / "face.jpg"),)),
-    Call("/digits_example", 3, True, lambda r, f: (TASK, r.randrange(12))),
-    Call("/digits_upload", 2, True, lambda r, f: (TASK, [handle_file(f / "digit.png")])),
-    Call("/digits_sketch", 1, True, lambda r, f: (TASK, {
-        "background": None, "layers": [], "composite": handle_file(f / "digit.png")})),
-    Call("/digits_accuracy", 1, True, lambda r, f: ()),
+def _default_view(space: str, colouring: str) -> Callable[[random.Random, Path], tuple]:
+    return lambda r, f: (space, limits.TSNE_POINTS.default, limits.TSNE_PERPLEXITY.default,
+                         colouring)
+
+
+CALLS = [  # back to back: mostly sliders and seeds, now and then a t-SNE (issue 6)
+    _uses("/vae_decode", 6), _uses("/vae_start", 1), _uses("/vae_random", 2),
+    _uses("/vae_reconstruct", 1), _uses("/vae_interpolate", 1), _uses("/gan_face", 4),
+    _uses("/gan_grid", 2), _uses("/gan_interpolate", 1), _uses("/gan_judge", 1),
+    _uses("/digits_example", 3), _uses("/digits_upload", 2), _uses("/digits_sketch", 1),
+    _uses("/digits_accuracy", 1),
     # t-SNE: a few settings, so the cache serves repeats as it would a class
-    Call("/tsne_run", 1, False, lambda r, f: (f"{TASK} {r.choice(['dann', 'source_only'])}",
-                                              r.choice([200, 400]), 30, "class")),
-    Call("/vae_tsne_run", 1, False, lambda r, f: ("VAE latents", 200, r.choice([20, 30]),
-                                                  "Smiling")),
-    Call("/digits_tsne", 1, False, lambda r, f: (TASK, 200)),
+    _uses("/tsne_run", 1, False, arguments=lambda r, f: (
+        f"{TASK} {r.choice(['dann', 'source_only'])}", r.choice([200, 400]), 30, "class")),
+    _uses("/vae_tsne_run", 1, False, arguments=lambda r, f: (
+        "VAE latents", 200, r.choice([20, 30]), "Smiling")),
+    _uses("/digits_tsne", 1, False, arguments=lambda r, f: (TASK, 200)),
 ]
 
-
-def lab_checkpoints(directory: Path) -> Path:
-    """Random small checkpoints in ``directory``, with the shipped digit checkpoints copied over
-    them where present (so the digit models run at their real size and weights)."""
-    make_checkpoints(directory)
-    shipped = DEFAULT_CHECKPOINTS / "digits"
-    for weights in sorted(shipped.glob("*.safetensors")) if shipped.is_dir() else []:
-        if weights.with_suffix(".json").is_file():
-            for source in (weights, weights.with_suffix(".json")):
-                shutil.copy(source, directory / "digits" / source.name)
-            record_in_manifest(directory, f"digits/{weights.stem}", directory / "digits" /
-                               weights.name)
-    return directory
-
-
-def input_files(directory: Path) -> Path:
-    digit, _ = render_digits("usps", 1)
-    Image.fromarray(digit[0]).save(directory / "digit.png")
-    Image.new("RGB", (120, 150), (190, 140, 110)).save(directory / "face.jpg")
-    return directory
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` in MB, from /proc."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+STUDENT = [  # a person's actions, one every 2-5 s (issue 12)
+    _uses("/vae_decode", 8, label="/vae_decode (slider)"),
+    _uses("/gan_edit", 6, label="/gan_edit (slider)"),
+    _uses("/digits_example", 5),
+    _uses("/gan_face", 3), _uses("/gan_random", 1), _uses("/vae_start", 2),
+    _uses("/vae_random", 1), _uses("/gan_grid", 1), _uses("/gan_seeds", 0.5),
+    _uses("/vae_interpolate", 0.5), _uses("/gan_interpolate", 0.5),
+    _uses("/digits_upload", 2), _uses("/digits_sketch", 1), _uses("/digits_styles", 0.5),
+    _uses("/gan_judge", 1), _uses("/vae_reconstruct", 1),
+    _uses("/digits_accuracy", 0.5), _uses("/model_card", 0.5), _uses("/model_curves", 0.5),
+    _uses("/tsne_run", 0.6, False, "/tsne_run (default view)", _default_view(
+        f"{TASK} dann", "class")),
+    _uses("/vae_tsne_run", 0.3, False, "/vae_tsne_run (default view)", _default_view(
+        "VAE latents", "Smiling")),
+    _uses("/digits_tsne", 0.2, False, "/digits_tsne (default view)",
+          lambda r, f: (TASK, 400)),
+    _uses("/tsne_run", 0.1, False, "/tsne_run (new setting)"),
+]
+PAGE_LOAD = ("/accuracy_table", "/model_cards")  # what a browser's page load runs
 
 
 class Recorder:
-    """Latencies and errors per endpoint, from many client threads."""
+    """Latencies and errors per call, from many client threads."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -132,19 +138,54 @@ class Recorder:
         elapsed = time.perf_counter() - start
         with self.lock:
             if error is None:
-                self.seconds[call.endpoint].append(elapsed)
+                self.seconds[call.name].append(elapsed)
             else:
-                self.errors[call.endpoint].append(error)
+                self.errors[call.name].append(error)
+
+    def served(self) -> int:
+        return sum(len(s) for s in self.seconds.values())
 
 
 def client_loop(url: str, files: Path, downloads: Path, seed: int, deadline: float,
                 recorder: Recorder) -> None:
     """One user: weighted random calls, back to back, until ``deadline``."""
     rng = random.Random(seed)
-    client = Client(url, verbose=False, download_files=str(downloads))
+    client = Client(url, verbose=False, download_files=str(downloads), httpx_kwargs=SLOW_SERVER)
     weights = [call.weight for call in CALLS]
     while time.monotonic() < deadline:
         call = rng.choices(CALLS, weights)[0]
+        recorder.call(client, call, call.arguments(rng, files))
+
+
+def student_loop(url: str, files: Path, downloads: Path, seed: int, deadline: float,
+                 recorder: Recorder, think: tuple[float, float]) -> None:
+    """One student: opens the page, then one action every ``think`` seconds (uniform)."""
+    rng = random.Random(seed)
+    time.sleep(rng.uniform(0, think[1]))  # a class does not arrive in one instant
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as page:
+            page.read()
+        client = Client(url, verbose=False, download_files=str(downloads),
+                        httpx_kwargs=SLOW_SERVER)
+        for endpoint in PAGE_LOAD:
+            client.predict(api_name=endpoint)
+        error = None
+    except Exception as failure:  # noqa: BLE001 - counted and shown
+        error = f"{type(failure).__name__}: {str(failure)[:200]}"
+    with recorder.lock:
+        if error is None:
+            recorder.seconds["page load (GET / + load events)"].append(
+                time.perf_counter() - start)
+        else:
+            recorder.errors["page load (GET / + load events)"].append(error)
+            return
+    weights = [call.weight for call in STUDENT]
+    while True:
+        time.sleep(rng.uniform(*think))
+        if time.monotonic() >= deadline:
+            return
+        call = rng.choices(STUDENT, weights)[0]
         recorder.call(client, call, call.arguments(rng, files))
 
 
@@ -153,26 +194,40 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def table(recorder: Recorder) -> list[str]:
+def table(recorder: Recorder, calls: list[Call]) -> list[str]:
     rows = ["| endpoint | kind | served | errors | p50 (ms) | p95 (ms) | max (ms) |",
-            "|---|---|---|---|---|---|---|"]
-    for call in CALLS:
-        seconds = [s * 1000 for s in recorder.seconds.get(call.endpoint, [])]
-        errors = len(recorder.errors.get(call.endpoint, []))
+            "|---|---|---:|---:|---:|---:|---:|"]
+    names = list(dict.fromkeys([*recorder.seconds, *recorder.errors]))
+    kinds = {call.name: "interactive" if call.interactive else "t-SNE" for call in calls}
+    for name in sorted(names, key=lambda n: (kinds.get(n, ""), n)):
+        seconds = [s * 1000 for s in recorder.seconds.get(name, [])]
+        errors = len(recorder.errors.get(name, []))
         numbers = (f"{statistics.median(seconds):.0f} | {percentile(seconds, 0.95):.0f} | "
                    f"{max(seconds):.0f}") if seconds else "- | - | -"
-        kind = "interactive" if call.interactive else "t-SNE"
-        rows.append(f"| {call.endpoint} | {kind} | {len(seconds)} | {errors} | {numbers} |")
+        rows.append(f"| {name} | {kinds.get(name, 'page')} | {len(seconds)} | {errors} | "
+                    f"{numbers} |")
+    interactive = [s * 1000 for call in calls if call.interactive
+                   for s in recorder.seconds.get(call.name, [])]
+    if interactive:
+        rows.append(f"| **every interactive request** | interactive | {len(interactive)} | "
+                    f"{sum(len(recorder.errors.get(c.name, [])) for c in calls if c.interactive)}"
+                    f" | {statistics.median(interactive):.0f} | "
+                    f"{percentile(interactive, 0.95):.0f} | {max(interactive):.0f} |")
     return rows
 
 
-def verdict(recorder: Recorder, first_mb: float, last_mb: float) -> list[str]:
+def verdict(recorder: Recorder, calls: list[Call], p95_s: float, first_mb: float,
+            last_mb: float) -> list[str]:
     errors = sum(len(e) for e in recorder.errors.values())
-    slow = [c.endpoint for c in CALLS if c.interactive and recorder.seconds.get(c.endpoint)
-            and percentile(recorder.seconds[c.endpoint], 0.95) >= INTERACTIVE_P95_S]
+    interactive = [s for call in calls if call.interactive
+                   for s in recorder.seconds.get(call.name, [])]
+    slow = sorted({c.name for c in calls if c.interactive and recorder.seconds.get(c.name)
+                   and percentile(recorder.seconds[c.name], 0.95) >= p95_s})
     growth = last_mb / first_mb - 1
+    overall = f"{percentile(interactive, 0.95):.2f} s" if interactive else "-"
     return [f"- errors: {errors} (target 0)",
-            f"- interactive endpoints with p95 >= {INTERACTIVE_P95_S:g} s: "
+            f"- interactive p95 over every interactive request: {overall} "
+            f"(target < {p95_s:g} s); endpoints with p95 >= {p95_s:g} s: "
             f"{', '.join(slow) or 'none'}",
             f"- memory growth, peak of the last vs the first window: {growth:+.1%} "
             f"(target < {MEMORY_GROWTH:.0%})"]
@@ -180,33 +235,48 @@ def verdict(recorder: Recorder, first_mb: float, last_mb: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=16)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--clients", type=int, help="users calling back to back (default 16)")
+    mode.add_argument("--students", type=int, help="users acting like people (one action "
+                      "every --think seconds)")
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--think", type=float, nargs=2, default=(2.0, 5.0),
+                        metavar=("LOW", "HIGH"), help="a student's pause between actions")
     parser.add_argument("--window", type=float, default=20.0,
                         help="seconds at the start and the end compared for memory growth")
     parser.add_argument("--checkpoints", type=Path,
                         help="serve these checkpoints instead of random + shipped digit ones")
     args = parser.parse_args()
+    students = args.students is not None
+    users = args.students if students else (args.clients or 16)
+    calls = STUDENT if students else CALLS
     with tempfile.TemporaryDirectory(prefix="hw3lab-load-") as temporary:
         work = Path(temporary)
         checkpoints = args.checkpoints or lab_checkpoints(work / "checkpoints")
         files = input_files(work)
         (work / "downloads").mkdir()
-        with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data")) \
-                as (url, log, pid):
+        with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
+                         timeout=900) as (url, log, pid):
             started_mb = rss_mb(pid)
             warm = Recorder()
-            warm_client = Client(url, verbose=False, download_files=str(work / "downloads"))
-            for call in CALLS:  # loads every model once, outside the timed run
+            warm_client = Client(url, verbose=False, download_files=str(work / "downloads"),
+                                 httpx_kwargs=SLOW_SERVER)
+            for call in calls:  # loads every model once, outside the timed run
                 warm.call(warm_client, call, call.arguments(random.Random(0), files))
             warm_mb = rss_mb(pid)
             load_before = os.getloadavg()[0]
             recorder = Recorder()
+            server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
             begin = time.monotonic()
             deadline = begin + args.seconds
-            threads = [threading.Thread(target=client_loop, daemon=True, args=(
-                url, files, work / "downloads", seed, deadline, recorder))
-                for seed in range(args.clients)]
+            if students:
+                threads = [threading.Thread(target=student_loop, daemon=True, args=(
+                    url, files, work / "downloads", seed, deadline, recorder, args.think))
+                    for seed in range(users)]
+            else:
+                threads = [threading.Thread(target=client_loop, daemon=True, args=(
+                    url, files, work / "downloads", seed, deadline, recorder))
+                    for seed in range(users)]
             for thread in threads:
                 thread.start()
             samples: list[tuple[float, float]] = []
@@ -214,20 +284,29 @@ def main() -> None:
                 samples.append((time.monotonic() - begin, rss_mb(pid)))
                 time.sleep(0.5)
             elapsed = time.monotonic() - begin
+            server_cpu = cpu_seconds(pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
             end_mb = rss_mb(pid)
             load_after = os.getloadavg()[0]
     window = min(args.window, args.seconds / 2)
     first = max(mb for t, mb in samples if t <= window)
-    last = max(mb for t, mb in samples if t >= args.seconds - window)
-    served = sum(len(s) for s in recorder.seconds.values())
-    print(f"{args.clients} clients for {args.seconds:g} s (ran {elapsed:.0f} s): {served} "
-          f"requests served ({served / elapsed:.1f}/s); load average {load_before:.1f} before, "
+    last = max(mb for t, mb in samples if t >= min(args.seconds, elapsed) - window)
+    served = recorder.served()
+    who = (f"{users} students (one action every {args.think[0]:g}-{args.think[1]:g} s)"
+           if students else f"{users} clients back to back")
+    print(f"{who} for {args.seconds:g} s (ran {elapsed:.0f} s): {served} requests served "
+          f"({served / elapsed:.1f}/s); load average {load_before:.1f} before, "
           f"{load_after:.1f} after; {os.cpu_count()} CPUs\n")
-    print("\n".join(table(recorder)))
-    print(f"\nresident memory (MB): {started_mb:.0f} at start, {warm_mb:.0f} after warm-up, "
+    print("\n".join(table(recorder, calls)))
+    print(f"\nCPU time: server {server_cpu:.1f} s ({server_cpu / elapsed:.0%} of one core, "
+          f"{server_cpu / max(served, 1) * 1000:.0f} ms per request); clients (this process, "
+          f"all {users} users) {client_cpu:.1f} s ({client_cpu / elapsed:.0%} of one core, "
+          f"{client_cpu / max(served, 1) * 1000:.0f} ms per request)")
+    print(f"resident memory (MB): {started_mb:.0f} at start, {warm_mb:.0f} after warm-up, "
           f"peak {first:.0f} in the first {window:g} s, peak {last:.0f} in the last {window:g} s,"
           f" {end_mb:.0f} at the end")
-    print("\n".join(verdict(recorder, first, last)))
+    p95_s = INTERACTIVE_P95_S["students" if students else "clients"]
+    print("\n".join(verdict(recorder, calls, p95_s, first, last)))
     failures = [f"{endpoint}: {errors[0]}" for endpoint, errors in
                 {**warm.errors, **recorder.errors}.items()]
     if failures:

@@ -21,7 +21,13 @@ import numpy as np
 import torch
 
 from hw3lab.analysis.metrics import accuracy
-from hw3lab.checkpoints import CheckpointError, load_modules, read_manifest, read_metadata
+from hw3lab.checkpoints import (
+    MANIFEST,
+    CheckpointError,
+    load_modules,
+    read_manifest,
+    read_metadata,
+)
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
 from hw3lab.errors import few
 from hw3lab.fast_inference import (
@@ -101,7 +107,22 @@ class ModelStore:
         self._lock = threading.RLock()
 
     def manifest(self) -> dict[str, Any]:
-        return read_manifest(self.directory)
+        """The folder's manifest, read again only when the file changes (every page load
+        shows two tables from it; callers must not change what it returns)."""
+        path = self.directory / MANIFEST
+        try:
+            status = path.stat()
+            key: Any = (status.st_mtime_ns, status.st_size, status.st_ino)
+        except OSError:
+            key = None
+        with self._lock:
+            cached = self._cache.get("manifest")
+            if cached is not None and key is not None and cached[0] == key:
+                return cached[1]
+        manifest = read_manifest(self.directory)
+        with self._lock:
+            self._cache["manifest"] = (key, manifest)
+        return manifest
 
     def _cached(self, key: Any, build):  # noqa: ANN001, ANN202
         with self._lock:

@@ -80,6 +80,7 @@ PRINCIPAL_DIRECTIONS = 10
 TSNE_POINTS = Range(50, 3000, 1000, 50)
 TSNE_PERPLEXITY = Range(5, 50, 30)
 SEED_LIST_LENGTH = 64
+REMEMBERED_RESULTS = 64  # results kept by LabContext.remembered (3 tasks x 12 examples fit)
 
 
 def check_choice(value: Any, choices: tuple[str, ...] | list[str], name: str) -> str:

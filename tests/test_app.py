@@ -146,3 +146,38 @@ def test_share_without_internet_keeps_serving_locally(tmp_path: Path) -> None:
         output = log.read_text()
     public = "Running on public URL" in output
     assert public or output.count("No public link") == 1, output
+
+
+def test_nothing_about_the_server_reaches_a_visitor(client: Client, running: RunningLab,
+                                                   lab_checkpoints: Path) -> None:
+    """The served page and every error message name the lab's folders by their public names
+    (issue 12: a shared link reaches anyone)."""
+    import httpx
+
+    from hw3lab.lab.context import PROJECT
+    from tests.conftest import AUTH
+
+    private = {str(PROJECT), os.path.realpath(lab_checkpoints), str(lab_checkpoints),
+               str(Path.home())}
+    with httpx.Client(base_url=running.url, timeout=60) as http:
+        http.post("login", data={"username": AUTH[0], "password": AUTH[1]}).raise_for_status()
+        pages = [http.get(path).text for path in ("", "config", "gradio_api/info")]
+    assert not [p for p in private if any(p in page for page in pages)]
+    assert f"`{lab_checkpoints.name}`" in pages[1]
+    messages = []
+    for endpoint, arguments in client.view_api(return_format="dict",
+                                               print_info=False)["named_endpoints"].items():
+        count = len(arguments["parameters"])
+        for values in ([None] * count, ["mnistm->svhn"] + [1] * (count - 1))[:1 + (count > 0)]:
+            try:
+                client.predict(*values, api_name=endpoint)
+            except AppError as error:
+                messages.append(f"{endpoint}: {error}")
+    for endpoint, arguments in (("/tsne_run", ("svhn->usps dann", 100, 20, "class")),
+                                ("/digits_batch", ("svhn->usps", "dann", None)),
+                                ("/digits_example", ("mnistm->svhn", 0))):
+        with pytest.raises(AppError) as caught:
+            client.predict(*arguments, api_name=endpoint)
+        messages.append(str(caught.value))
+    assert any(f"{lab_checkpoints.name}/digits" in message for message in messages)
+    assert not [m for m in messages if any(p in m for p in private)]

@@ -21,14 +21,36 @@ ITERATIONS = 500
 ANGLE = 0.8
 
 
+def effective_perplexity(points: int, perplexity: float) -> float:
+    """The perplexity t-SNE runs with: at most a third of the other points."""
+    return float(min(perplexity, (points - 1) / 3))
+
+
+def cache_key(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> str:
+    """What the cache knows a result by: the features' bytes and the settings."""
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    perplexity = effective_perplexity(len(features), perplexity)
+    return hashlib.sha256(features.tobytes() + f"{features.shape}|{perplexity}|{seed}".encode()
+                          ).hexdigest()
+
+
+def cached(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray | None:
+    """The cached result of :func:`tsne_2d` for these arguments, or None (nothing computed)."""
+    key = cache_key(features, perplexity, seed)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    return None
+
+
 def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
     """(N, D) features -> (N, 2) t-SNE coordinates (PCA to 50 dims first, as is standard)."""
     features = np.ascontiguousarray(features, dtype=np.float32)
     if features.ndim != 2 or len(features) < 5:
         raise ValueError(f"t-SNE needs at least 5 points of shape (N, D); got {features.shape}")
-    perplexity = float(min(perplexity, (len(features) - 1) / 3))
-    key = hashlib.sha256(features.tobytes() + f"{features.shape}|{perplexity}|{seed}".encode())
-    key = key.hexdigest()
+    perplexity = effective_perplexity(len(features), perplexity)
+    key = cache_key(features, perplexity, seed)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

@@ -17,14 +17,27 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.analysis.latents import LATENTS_FILE, VaeLatents, build_vae_latents, load_vae_latents
 from hw3lab.data.layout import DataLayoutError, resolve_data_root
-from hw3lab.data.readers import Split, load_split
+from hw3lab.data.readers import Split, cache_dir, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import DigitModel, ModelStore
+from hw3lab.lab.outputs import OutputFolder
 from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def public_name(folder: str | os.PathLike) -> str:
+    """How the lab names one of its folders to visitors (a shared link reaches anyone): its
+    path relative to the project when it lies inside it, else the folder's own name, never
+    where it is on the server."""
+    folder = Path(os.path.abspath(folder))
+    for root in dict.fromkeys((PROJECT, Path(os.path.abspath(PROJECT)))):
+        if folder.is_relative_to(root):
+            return folder.relative_to(root).as_posix() or "."
+    return folder.name or "/"
 
 
 class UnavailableError(UserInputError):
@@ -89,7 +102,7 @@ class LabContext:
     """
 
     def __init__(self, checkpoints: str | os.PathLike, data: str | os.PathLike | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, outputs: OutputFolder | None = None) -> None:
         self.checkpoints = Path(checkpoints)
         self.store = ModelStore(self.checkpoints, device)
         root = resolve_data_root(data)
@@ -99,6 +112,62 @@ class LabContext:
         self._gan_directions: np.ndarray | None = None
         self.own_models = OwnModels()
         self._lock = threading.RLock()
+        self._public = self._public_names()
+        self._outputs = outputs
+        self._results: OrderedDict[Any, Any] = OrderedDict()
+
+    def remembered(self, key: Any, compute: Any, most: int = limits.REMEMBERED_RESULTS) -> Any:
+        """``compute()``'s result, kept for ``key`` (the least recently used of at most
+        ``most`` go first): for operations whose result depends on their arguments only, such
+        as an example digit through the shipped models, asked for again by every student.
+        The result is shared: callers must not change it."""
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = compute()
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > most:
+                self._results.popitem(last=False)
+        return result
+
+    @property
+    def outputs(self) -> OutputFolder:
+        """Where pictures and downloads are written (bounded: :mod:`hw3lab.lab.outputs`); the
+        served lab shares it with Gradio's cache, a lab without one gets its own on first use."""
+        with self._lock:
+            if self._outputs is None:
+                self._outputs = OutputFolder()
+            return self._outputs
+
+    # -- what visitors may see of the server -----------------------------------------------
+
+    def _public_names(self) -> list[tuple[str, str]]:
+        """(absolute path, public name) of every folder the lab reads or writes, longest
+        first, each as written and with links resolved."""
+        folders = [(self.checkpoints, public_name(self.checkpoints)),
+                   (cache_dir(), "$HW3LAB_CACHE"), (PROJECT, "."), (Path.home(), "~")]
+        if self.data_root is not None:
+            folders.append((self.data_root, public_name(self.data_root)))
+        pairs = {}
+        for folder, name in folders:
+            for form in (os.path.abspath(folder), os.path.realpath(folder)):
+                if len(form) > 1:
+                    pairs.setdefault(form, name)
+        return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+    def redact(self, text: str) -> str:
+        """``text`` with the absolute path of every folder of the lab replaced by its public
+        name (:func:`public_name`): for every message a visitor can see."""
+        for absolute, name in self._public:
+            if absolute in text:
+                text = text.replace(absolute, name)
+        return text
+
+    def shown(self, path: str | os.PathLike) -> str:
+        """A path of the lab as visitors see it: ``checkpoints/digits``, not where it is."""
+        return self.redact(os.path.abspath(path))
 
     # -- availability, as short messages ---------------------------------------------------
 
@@ -106,8 +175,9 @@ class LabContext:
         return (self.checkpoints / f"{family}.safetensors").is_file()
 
     def missing_family(self, family: str) -> str:
-        return (f"No {family.upper()} checkpoint in {self.checkpoints}: train one with "
-                f"{TRAIN_COMMANDS[family]} --out {self.checkpoints}")
+        where = self.shown(self.checkpoints)
+        return (f"No {family.upper()} checkpoint in {where}: train one with "
+                f"{TRAIN_COMMANDS[family]} --out {where}")
 
     def require_family(self, family: str) -> None:
         if not self.has_family(family):
@@ -129,8 +199,9 @@ class LabContext:
         absent = self._absent_digits(source, target, method) or method
         builds_on = "" if absent == method else f" (the one {method} builds on)"
         return (f"No {absent} checkpoint{builds_on} for {task_name(source, target)} in "
-                f"{self.checkpoints / 'digits'}: train one with {METHODS[absent].trains} "
-                f"--source {source} --target {target} --out {self.checkpoints}")
+                f"{self.shown(self.checkpoints / 'digits')}: train one with "
+                f"{METHODS[absent].trains} --source {source} --target {target} "
+                f"--out {self.shown(self.checkpoints)}")
 
     def missing_digit_tasks(self) -> list[str]:
         """'task method' for every digit checkpoint the folder lacks."""
@@ -173,8 +244,9 @@ class LabContext:
                     self.require_family("vae")
                     faces = self.test_split("face")
                     if faces is None:
-                        raise UnavailableError(f"No {LATENTS_FILE} in {self.checkpoints} and no "
-                                               "hw3_data: the latent directions need one of them")
+                        raise UnavailableError(f"No {LATENTS_FILE} in "
+                                               f"{self.shown(self.checkpoints)} and no hw3_data: "
+                                               "the latent directions need one of them")
                     self._latents = build_vae_latents(self.store, faces,
                                                       limits.PRINCIPAL_DIRECTIONS)
             return self._latents

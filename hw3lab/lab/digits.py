@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import numpy as np
 
 from hw3lab import limits
 from hw3lab.analysis.metrics import accuracy
-from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
@@ -26,6 +24,7 @@ from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_t
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
+from hw3lab.lab.tsne_cache import embed
 from hw3lab.methods import METHODS, digit_key, task_name, title
 
 DIGIT_COLOURINGS = ("class", "domain")
@@ -63,7 +62,8 @@ def data_note(ctx: LabContext) -> str:
     data = ("real test images from hw3_data" if ctx.data_root is not None
             else "real test images from the lab's shipped sample (no hw3_data: 100 a domain, "
             "so a t-SNE has at most 200 points)")
-    note = (f"\n\n**No checkpoint in {ctx.checkpoints / 'digits'} for:** {', '.join(missing)} "
+    note = (f"\n\n**No checkpoint in {ctx.shown(ctx.checkpoints / 'digits')} for:** "
+            f"{', '.join(missing)} "
             "(train with python -m train.METHOD --source S --target T)" if missing else "")
     return f"Examples are {data}.{note}"
 
@@ -81,7 +81,7 @@ def predict_all(ctx: LabContext, source: str, target: str, images: np.ndarray,
             results[method] = (ctx.store.classify_digits(images, source, target, method)
                                if ctx.has_digits(source, target, method) else NO_CHECKPOINT)
         except CheckpointError as error:
-            results[method] = f"{DAMAGED}: {error}"
+            results[method] = f"{DAMAGED}: {ctx.redact(str(error))}"
     reasons = [r for r in results.values() if isinstance(r, str)]
     if len(reasons) == len(results):
         if set(reasons) == {NO_CHECKPOINT}:
@@ -148,9 +148,15 @@ def classify_example(ctx: LabContext, task: Any, index: Any, own: Any = None) ->
     """Classify example ``index`` of the task's target domain."""
     _, target = parse_task(task)
     index = limits.Range(0, EXAMPLES - 1, 0).check_int(index, "the example")
-    images, labels = digit_samples(ctx, target, EXAMPLES)
-    return classify(ctx, task, images[index:index + 1],
-                    [f"{target} test image {index}, label {labels[index]}"], own)
+
+    def compute() -> tuple:
+        images, labels = digit_samples(ctx, target, EXAMPLES)
+        return classify(ctx, task, images[index:index + 1],
+                        [f"{target} test image {index}, label {labels[index]}"], own)
+    if own:  # the session's own model: its answer is the session's alone
+        return compute()
+    # The same twelve examples for every student: classified once per task and example.
+    return ctx.remembered(("example", task, index), compute)
 
 
 # -- accuracy, features ---------------------------------------------------------------------
@@ -254,12 +260,15 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.
             columns.append(notice(TSNE_COLUMN, f"{name}: {NO_CHECKPOINT}"))
             continue
         try:
-            features, _, colourings, _ = digit_features(ctx, source, target, method, count,
-                                                        model)
+            features, images, colourings, _ = digit_features(ctx, source, target, method,
+                                                             count, model)
         except CheckpointError:
             columns.append(notice(TSNE_COLUMN, f"{name}: {DAMAGED}"))
             continue
-        points = tsne_2d(features)
+        # The shipped methods' views may be precomputed; a session's own model's never is.
+        points = embed(ctx, f"{source}->{target} {method}", count,
+                       limits.TSNE_PERPLEXITY.default, features,
+                       images if model is None else None)
         panels = [scatter(points, *colourings[c], f"{name} by {c}", size=(3.0, 3.0))[0]
                   for c in DIGIT_COLOURINGS]
         columns.append(np.concatenate(panels, axis=0))
@@ -289,8 +298,8 @@ def batch_csv(ctx: LabContext, task: Any, method: Any, files: Any) -> tuple[str,
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["image_name", "label"])
     writer.writerows(zip(names, labels.tolist(), strict=True))
-    path = Path(tempfile.mkdtemp(prefix="hw3lab-")) / f"{task_name(source, target)}-{method}.csv"
-    path.write_text(text.getvalue())
+    path = ctx.outputs.write(f"{task_name(source, target)}-{method}.csv",
+                             text.getvalue().encode())
     summary = f"Labelled {len(names)} image(s) with {title(method)}."
     if skipped:
         summary += f" Skipped {len(skipped)}: " + "; ".join(skipped[:5])

@@ -8,9 +8,8 @@ the lab on those faces.
 
 from __future__ import annotations
 
+import io
 import random
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,17 +35,11 @@ def _scored(ctx: LabContext, seeds: list[int]) -> np.ndarray:
     return tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds)))
 
 
-def _png(image: np.ndarray, name: str) -> str:
-    path = Path(tempfile.mkdtemp(prefix="hw3lab-")) / name
-    Image.fromarray(image).save(path)
-    return str(path)
-
-
 def face(ctx: LabContext, seed: Any) -> tuple[np.ndarray, str]:
     """One face for ``seed`` (with its realness under it) and the same image as a PNG file."""
     seed = limits.SEED.check_int(seed, "the seed")
     image = _scored(ctx, [seed])
-    return image, _png(image, f"gan-seed-{seed}.png")
+    return image, str(ctx.outputs.write_png(image, f"gan-seed-{seed}.png"))
 
 
 def random_face(ctx: LabContext) -> tuple[int, np.ndarray, str]:
@@ -70,7 +63,7 @@ def from_seed_list(ctx: LabContext, text: Any) -> tuple[np.ndarray, str, str]:
 
 def _seed_grid(ctx: LabContext, seeds: list[int], name: str) -> tuple[np.ndarray, str, str]:
     image = _scored(ctx, seeds)
-    return image, ", ".join(map(str, seeds)), _png(image, name)
+    return image, ", ".join(map(str, seeds)), str(ctx.outputs.write_png(image, name))
 
 
 def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple[np.ndarray, str]:
@@ -84,11 +77,11 @@ def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple
     faces = ctx.store.generate_faces_from_noise((1 - steps) * noise[0] + steps * noise[1])
     scores = ctx.store.realness(faces)
     strip = tile(with_captions(faces, [f"{p:.2f}" for p in scores]), frames)
-    path = Path(tempfile.mkdtemp(prefix="hw3lab-")) / f"gan-{seed_a}-to-{seed_b}.gif"
     pictures = [Image.fromarray(enlarge(f, 4)) for f in faces]
     loop = pictures + pictures[-2:0:-1]  # there and back
-    loop[0].save(path, save_all=True, append_images=loop[1:], duration=120, loop=0)
-    return strip, str(path)
+    gif = io.BytesIO()
+    loop[0].save(gif, format="GIF", save_all=True, append_images=loop[1:], duration=120, loop=0)
+    return strip, str(ctx.outputs.write(f"gan-{seed_a}-to-{seed_b}.gif", gif.getvalue()))
 
 
 def edit_face(ctx: LabContext, seed: Any, *values: Any) -> tuple[np.ndarray, dict[str, float]]:

@@ -77,9 +77,10 @@ def model_cards(ctx: LabContext) -> list[list[str]]:
     for name, entry in _entries(ctx).items():
         epochs = (f"{entry['epochs_run']}/{entry['epochs_planned']}"
                   if "epochs_run" in entry and "epochs_planned" in entry else "-")
-        rows.append([name, str(entry["family"]), _metrics(entry), str(entry.get("seed", "-")),
-                     _seconds(entry.get("training_seconds")), threads(entry), epochs,
-                     str(entry.get("training_device", entry.get("device", "-")))])
+        rows.append([ctx.redact(cell) for cell in (
+            name, str(entry["family"]), _metrics(entry), str(entry.get("seed", "-")),
+            _seconds(entry.get("training_seconds")), threads(entry), epochs,
+            str(entry.get("training_device", entry.get("device", "-"))))])
     return rows
 
 
@@ -104,7 +105,7 @@ def model_card(ctx: LabContext, name: Any) -> str:
         lines.append(f"**Predictor from:** {entry['predictor_from']} (reused, not trained)")
     if "imported_from" in entry:
         lines.append(f"**Imported from:** {', '.join(entry['imported_from'])}")
-    return "\n\n".join(lines)
+    return ctx.redact("\n\n".join(lines))
 
 
 def curves(ctx: LabContext, name: Any) -> tuple[pd.DataFrame, pd.DataFrame, str]:

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from hw3lab import limits
-from hw3lab.analysis.tsne import tsne_2d
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab.context import TASK_NAMES, LabContext, parse_task
 from hw3lab.lab.digits import DIGIT_COLOURINGS, digit_features
 from hw3lab.lab.pictures import PlotFrame, enlarge, nearest, scatter
+from hw3lab.lab.tsne_cache import embed
 from hw3lab.methods import METHODS
 
 VAE_SPACE = "VAE latents"
@@ -62,7 +62,7 @@ def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
         features, images, by_colouring, captions = digit_features(ctx, source, target, method,
                                                                   count)
         labels, names = by_colouring[colouring]
-    points = tsne_2d(features, perplexity=perplexity)
+    points = embed(ctx, space, count, perplexity, features, images if latents is None else latents)
     title = f"t-SNE of {space} ({len(points)} points, perplexity {perplexity:g}) by {colouring}"
     picture, frame = scatter(points, labels, names, title, size=(6.0, 6.0))
     return picture, Embedded(points, frame, latents, images, captions)

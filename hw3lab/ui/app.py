@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import gradio as gr
 from PIL import Image
@@ -12,23 +13,17 @@ from hw3lab import cli, limits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
-from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
+from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
-# How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
-# torch with one intra-op thread (runtime.SERVING_THREADS), so two interactive requests fill
-# the two cores; more would only share them (Gradio's default, a limit per endpoint, let 13
-# endpoints x 2 run at once and a popular endpoint queue behind itself). All interactive
-# events share one pool of 2, served in arrival order; t-SNE and batch labelling (seconds of
-# CPU each) share a pool of 1, so they never hold both cores while sliders wait. The rest wait
-# in Gradio's queue (at most QUEUE_SIZE), which shows each user their position.
-INTERACTIVE_CONCURRENCY = 2
-HEAVY_CONCURRENCY = 1
-HEAVY_ENDPOINTS = frozenset({"vae_tsne_run", "tsne_run", "digits_tsne", "digits_batch",
-                             "digits_recompute"})
+# Requests waiting beyond those running (each event's pool: hw3lab.ui.widgets.POOLS).
 QUEUE_SIZE = 64
+# Sessions whose gr.State values are kept (the least recently used go first): a class is 50
+# students, each page load a session; Gradio's default of 10,000 let days of page loads pile up.
+SESSIONS = 1000
 SHARE_CHECK_SECONDS = 5.0
+LOCAL_CHECK_SECONDS = 120.0
 
 
 def build_lab(ctx: LabContext) -> gr.Blocks:
@@ -36,31 +31,23 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     the atomic image cache (:mod:`hw3lab.ui.gradio_cache`)."""
     atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        where = (f"data: `{ctx.data_root}`" if ctx.data_root is not None
+        # Folders by their public names only: a shared link shows this header to anyone.
+        where = (f"data: `{ctx.shown(ctx.data_root)}`" if ctx.data_root is not None
                  else "no hw3_data (examples: the shipped sample of real test images; "
                  "latents: the checkpoints)")
-        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.checkpoints}` · {where}")
+        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.shown(ctx.checkpoints)}` · {where}")
         with gr.Tab("VAE", id="vae"):
             vae.build(ctx)
         with gr.Tab("GAN", id="gan"):
             gan.build(ctx, demo)
         with gr.Tab("Domain adaptation", id="digits"):
-            digits.build(ctx)
+            digits.build(ctx, demo)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
         with gr.Tab("Models", id="models"):
-            models.build(ctx)
+            models.build(ctx, demo)
     demo.queue(max_size=QUEUE_SIZE)
-    share_concurrency(demo)
     return demo
-
-
-def share_concurrency(demo: gr.Blocks) -> None:
-    """Put every event in the interactive or the heavy pool (see INTERACTIVE_CONCURRENCY)."""
-    for fn in demo.fns.values():
-        heavy = fn.api_name in HEAVY_ENDPOINTS
-        fn.concurrency_id = "heavy" if heavy else "interactive"
-        fn.concurrency_limit = HEAVY_CONCURRENCY if heavy else INTERACTIVE_CONCURRENCY
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -79,6 +66,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.auth is not None and (":" not in args.auth or args.auth.startswith(":")):
         parser.error("--auth must look like USER:PASS")
     return args
+
+
+def patient_localhost_check(seconds: float = LOCAL_CHECK_SECONDS) -> None:
+    """Make Gradio's launch wait up to ``seconds`` for the lab's first page. Gradio asks its
+    own server for it with a 3 s timeout and, without an answer, refuses to start unless
+    --share is given; on two cores busy with trainings the first page took longer and the
+    lab did not start (bench/cpu_per_request.py, bench/profile_server.py)."""
+    import httpx
+    from gradio import networking
+
+    if getattr(networking.url_ok, "patient", False):
+        return
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                answer = httpx.head(url, timeout=seconds, verify=False)
+                if answer.status_code in (200, 401, 301, 302, 303, 307, 308):
+                    return True
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
+    url_ok.patient = True  # type: ignore[attr-defined]
+    networking.url_ok = url_ok
 
 
 def share_possible() -> bool:
@@ -102,14 +117,17 @@ def main(argv: list[str] | None = None) -> None:
     # Gradio decodes sketches and webcam pictures with PIL before the lab's size checks: make
     # PIL refuse (above twice this) images the lab would refuse anyway, instead of decoding them.
     Image.MAX_IMAGE_PIXELS = limits.MAX_IMAGE_PIXELS
-    ctx = LabContext(args.checkpoints, args.data, args.device)
+    outputs = serving_outputs()  # before the app is built: Gradio's cache is this folder
+    ctx = LabContext(args.checkpoints, args.data, args.device, outputs)
     demo = build_lab(ctx)
+    Janitor(demo, outputs).start()
     share = args.share
     if share and not share_possible():
         print("No public link: Gradio's share server cannot be reached (no internet?); "
               f"serving locally only at http://{args.host}:{args.port}", file=sys.stderr)
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
+    patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"])
+                footer_links=["api"], state_session_capacity=SESSIONS)

@@ -11,7 +11,15 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.lab import LabContext
 from hw3lab.lab.tsne import SPACES, Embedded, colourings, point_at, run_tsne
-from hw3lab.ui.widgets import bind, checked, range_slider, shown, user_errors
+from hw3lab.ui.widgets import (
+    INTERACTIVE,
+    TSNE,
+    checked,
+    range_slider,
+    shown,
+    user_errors,
+    with_progress,
+)
 
 
 def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str = "tsne") -> None:
@@ -39,7 +47,8 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
     def select(embedded: Embedded | None, event: gr.SelectData) -> tuple[np.ndarray, str]:
         return point_at(ctx, embedded, *event.index)
 
-    space.change(change_space, space, colouring, api_visibility="private")
-    button.click(bind(run_tsne, ctx),
-                 [space, count, perplexity, colouring], [plot, state], api_name=f"{prefix}_run")
-    plot.select(user_errors(select), state, [point, caption], api_visibility="private")
+    space.change(change_space, space, colouring, api_visibility="private", **INTERACTIVE)
+    button.click(with_progress(run_tsne, ctx), [space, count, perplexity, colouring],
+                 [plot, state], api_name=f"{prefix}_run", **TSNE)
+    plot.select(user_errors(select, ctx.redact), state, [point, caption],
+                api_visibility="private", **INTERACTIVE)

@@ -4,6 +4,9 @@ widgets that let the operation check an API value itself, and PNG output images.
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,29 +16,73 @@ from PIL import Image
 from hw3lab import limits
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
+from hw3lab.lab.tsne_cache import reporting
 
 F = TypeVar("F", bound=Callable[..., Any])
+MESSAGE_CHARACTERS = 300  # an unexpected error's message, at most
 C = TypeVar("C", bound=gr.components.Component)
 
+# The pools every event runs in, named where the event is declared (``**INTERACTIVE``), never
+# patched on afterwards; tests/test_pools.py fails if an event has none. Measured with
+# bench/load.py on 2 cores: every callback runs torch with one intra-op thread
+# (runtime.SERVING_THREADS), so two interactive requests fill the two cores and more would only
+# share them (Gradio's default, a limit per event, let 13 endpoints x 2 run at once and a popular
+# one queue behind itself). Interactive events share one pool of 2, served in arrival order;
+# batch labelling and recomputed accuracy (seconds of CPU each) share a pool of 1, so they
+# never hold both cores while sliders wait. t-SNE events have a pool of their own, wide enough
+# that a precomputed or cached view is answered at once: the t-SNE computations themselves run
+# one at a time in the lab's lanes (hw3lab.lab.tsne_cache), and a request waiting on one shows
+# its place there and its progress. The rest wait in Gradio's queue, which shows each user
+# their position.
+INTERACTIVE: dict[str, Any] = {"concurrency_id": "interactive", "concurrency_limit": 2}
+HEAVY: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+TSNE: dict[str, Any] = {"concurrency_id": "tsne", "concurrency_limit": 4}
+POOLS = {pool["concurrency_id"]: pool["concurrency_limit"] for pool in (INTERACTIVE, HEAVY, TSNE)}
 
-def user_errors(function: F) -> F:
-    """Turn the lab's expected failures into a ``gr.Error`` the page shows as a message."""
+
+def user_errors(function: F, redact: Callable[[str], str] = str) -> F:
+    """Turn the lab's expected failures into a ``gr.Error`` the page shows as a message, and
+    anything unexpected into a short one (the traceback goes to the server's console only);
+    ``redact`` (:meth:`LabContext.redact`) takes the server's folders out of every message."""
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
         except UserInputError as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            raise gr.Error(redact(str(error)), print_exception=False) from None
+        except gr.Error:
+            raise
+        except Exception as error:  # noqa: BLE001 - shown short, logged whole
+            traceback.print_exc(file=sys.stderr)
+            message = redact(f"{type(error).__name__}: {error}")[:MESSAGE_CHARACTERS]
+            raise gr.Error(f"the lab could not do this ({message})",
+                           print_exception=False) from None
     return wrapper  # type: ignore[return-value]
 
 
 def bind(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
     """``function`` with the lab's context as first argument, as a Gradio callback: its other
-    parameters keep their names (they name the API's parameters), errors become messages, and
-    Gradio's own messages name the callback."""
-    callback = user_errors(functools.partial(function, ctx))
+    parameters keep their names (they name the API's parameters), errors become messages
+    without the server's paths, and Gradio's own messages name the callback."""
+    callback = user_errors(functools.partial(function, ctx), ctx.redact)
     callback.__name__ = function.__name__
     return callback
+
+
+def with_progress(function: Callable[..., Any], ctx: LabContext) -> Callable[..., Any]:
+    """:func:`bind` for an operation that may compute a t-SNE: while it waits, its place in
+    line and its progress show on its outputs (Gradio's progress bar)."""
+    def callback(*args: Any) -> Any:
+        *inputs, progress = args  # Gradio passes its tracker where the signature says
+        with reporting(lambda fraction, text: progress(fraction, desc=text)):
+            return function(ctx, *inputs)
+
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    parameters.append(inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=gr.Progress()))
+    callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback.__name__ = function.__name__
+    return user_errors(callback, ctx.redact)
 
 
 # Gradio's number and choice widgets refuse API values outside their range or choices with

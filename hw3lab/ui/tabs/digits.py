@@ -24,12 +24,25 @@ from hw3lab.lab.digits import (
 )
 from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import upload_digits
+from hw3lab.lab.tsne_cache import FEATURE_TSNE_POINTS
 from hw3lab.methods import METHODS
-from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
+from hw3lab.ui.widgets import (
+    HEAVY,
+    INTERACTIVE,
+    TSNE,
+    bind,
+    checked,
+    decode_checked,
+    range_slider,
+    seed_box,
+    shown,
+    with_progress,
+)
 
 
-def build(ctx: LabContext) -> None:
-    """The domain adaptation tab."""
+def build(ctx: LabContext, demo: gr.Blocks) -> None:
+    """The domain adaptation tab; ``demo`` is the whole app, whose page load fills the
+    accuracy table."""
     gr.Markdown(data_note(ctx))
     task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
@@ -43,7 +56,7 @@ def build(ctx: LabContext) -> None:
                             file_types=[".pth", ".pt"], elem_id="own-digits-upload")
         own_status = gr.Markdown()
     own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
-                     api_visibility="private")
+                     api_visibility="private", **INTERACTIVE)
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -76,39 +89,43 @@ def build(ctx: LabContext) -> None:
         styles_table = gr.Dataframe(headers=prediction_headers("style"),
                                     label="Predictions per style", interactive=False)
     styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
-                        api_visibility="private").then(
+                        api_visibility="private", **INTERACTIVE).then(
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
-        api_name="digits_styles")
+        api_name="digits_styles", **INTERACTIVE)
     draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
-                      api_name="digits_sketch")
+                      api_name="digits_sketch", **INTERACTIVE)
     uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
-                   api_name="digits_upload")
+                   api_name="digits_upload", **INTERACTIVE)
 
     def pick(event: gr.SelectData) -> int:
         return event.index
 
     show_example = bind(classify_example, ctx)
-    gallery.select(pick, None, example_index, api_visibility="private").then(
-        show_example, [task, example_index, own], outputs, api_name="digits_example")
+    gallery.select(pick, None, example_index, api_visibility="private", **INTERACTIVE).then(
+        show_example, [task, example_index, own], outputs, api_name="digits_example",
+        **INTERACTIVE)
     example_index.submit(show_example, [task, example_index, own], outputs,
-                         api_visibility="private")
-    task.change(bind(examples, ctx), task, gallery, api_visibility="private")
+                         api_visibility="private", **INTERACTIVE)
+    task.change(bind(examples, ctx), task, gallery, api_visibility="private", **INTERACTIVE)
 
     with gr.Accordion("Accuracy per task and method", open=False):
-        # A callable value: filled from the manifest on every page load.
-        accuracy_frame = gr.Dataframe(value=bind(accuracy_table, ctx), headers=ACCURACY_HEADERS,
-                                      interactive=False)
+        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
+        # Filled from the manifest on every page load.
+        demo.load(bind(accuracy_table, ctx), None, accuracy_frame, api_name="accuracy_table",
+                  **INTERACTIVE)
         with gr.Row():
             gr.Button("Show (from the manifest)").click(
-                bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy")
+                bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy",
+                **INTERACTIVE)
             gr.Button("Recompute the chosen task on hw3_data").click(
                 bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
-                api_name="digits_recompute")
+                api_name="digits_recompute", **HEAVY)
     with gr.Accordion("t-SNE of each method's features", open=False):
-        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
+        count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)",
+                             value=FEATURE_TSNE_POINTS)
         tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
-                                api_name="digits_tsne")
+        gr.Button("Draw").click(with_progress(feature_tsne, ctx), [task, count, own],
+                                tsne_image, api_name="digits_tsne", **TSNE)
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
                                      value="dann", label="Method"))
@@ -119,5 +136,6 @@ def build(ctx: LabContext) -> None:
         summary = gr.Markdown()
         run = bind(batch_csv, ctx)
         gr.Button("Label the batch").click(run, [task, method, batch], [csv_file, summary],
-                                           api_name="digits_batch")
-        folder.upload(run, [task, method, folder], [csv_file, summary], api_visibility="private")
+                                           api_name="digits_batch", **HEAVY)
+        folder.upload(run, [task, method, folder], [csv_file, summary],
+                      api_name="digits_batch_folder", **HEAVY)

@@ -19,7 +19,7 @@ from hw3lab.lab.gan import (
     random_face,
     shared_seeds,
 )
-from hw3lab.ui.widgets import bind, range_slider, seed_box, shown, user_errors
+from hw3lab.ui.widgets import INTERACTIVE, bind, range_slider, seed_box, shown, user_errors
 
 
 def build(ctx: LabContext, demo: gr.Blocks) -> None:
@@ -35,9 +35,9 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             lucky = gr.Button("Random seed")
         single = shown("Face", height=200, elem_id="gan-face")
         single_png = gr.File(label="Download PNG", interactive=False)
-        show.click(bind(face, ctx), seed, [single, single_png], api_name="gan_face")
+        show.click(bind(face, ctx), seed, [single, single_png], api_name="gan_face", **INTERACTIVE)
         lucky.click(bind(random_face, ctx), None, [seed, single, single_png],
-                    api_name="gan_random")
+                    api_name="gan_random", **INTERACTIVE)
     with gr.Tab("Attribute sliders"):
         gr.Markdown("Move a seed's face along attribute directions found in the noise space "
                     "(InterFaceGAN). The bars are what the lab's attribute classifier sees in "
@@ -56,14 +56,15 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         edit = bind(edit_face, ctx)
         gr.on([s.input for s in attribute_sliders] + [edit_seed.submit], edit,
               [edit_seed, *attribute_sliders], [edited, seen_attributes],
-              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+              **INTERACTIVE)
         gr.Button("Show", variant="primary").click(
             edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
-            api_name="gan_edit")
+            api_name="gan_edit", **INTERACTIVE)
         reset.click(lambda: [0] * len(FACE_ATTRIBUTES), None, attribute_sliders,
-                    api_visibility="private").then(
+                    api_visibility="private", **INTERACTIVE).then(
             edit, [edit_seed, *attribute_sliders], [edited, seen_attributes],
-            api_visibility="private")
+            api_visibility="private", **INTERACTIVE)
     with gr.Tab("Grid"):
         with gr.Row():
             base = seed_box("Base seed")
@@ -74,9 +75,9 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         picture = shown("Faces with realness")
         grid_png = gr.File(label="Download PNG", interactive=False)
         make.click(bind(grid, ctx), [base, count], [picture, seed_list, grid_png],
-                   api_name="gan_grid")
+                   api_name="gan_grid", **INTERACTIVE)
         seed_list.submit(bind(from_seed_list, ctx), seed_list, [picture, seed_list, grid_png],
-                         api_name="gan_seeds")
+                         api_name="gan_seeds", **INTERACTIVE)
     with gr.Tab("Interpolation"):
         with gr.Row():
             seed_a = seed_box("From seed")
@@ -86,16 +87,17 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         gif = gr.Image(label="Animated GIF", type="filepath", interactive=False)
         gr.Button("Interpolate", variant="primary").click(
             bind(interpolate, ctx), [seed_a, seed_b, frames], [strip, gif],
-            api_name="gan_interpolate")
+            api_name="gan_interpolate", **INTERACTIVE)
     with gr.Tab("Judge a face"):
         upload = gr.File(label="A face image", file_types=["image"])
         seen = shown("As the discriminator sees it (64x64)")
         verdict = gr.Markdown()
-        upload.upload(bind(judge, ctx), upload, [seen, verdict], api_name="gan_judge")
+        upload.upload(bind(judge, ctx), upload, [seen, verdict], api_name="gan_judge",
+                      **INTERACTIVE)
 
     def open_shared(request: gr.Request) -> tuple:
         shared = shared_seeds(ctx, dict(request.query_params))
         return shared if shared is not None else (gr.skip(), gr.skip(), gr.skip())
 
-    demo.load(user_errors(open_shared), None, [picture, seed_list, grid_png],
-              api_visibility="private")
+    demo.load(user_errors(open_shared, ctx.redact), None, [picture, seed_list, grid_png],
+              api_visibility="private", **INTERACTIVE)

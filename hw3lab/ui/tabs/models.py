@@ -7,16 +7,17 @@ import gradio as gr
 
 from hw3lab.lab import LabContext
 from hw3lab.lab.models import CARD_HEADERS, curves, model_card, model_cards, model_names
-from hw3lab.ui.widgets import bind, checked
+from hw3lab.ui.widgets import INTERACTIVE, bind, checked
 
 
-def build(ctx: LabContext) -> None:
-    """The Models tab."""
+def build(ctx: LabContext, demo: gr.Blocks) -> None:
+    """The Models tab; ``demo`` is the whole app, whose page load fills the table."""
     gr.Markdown("Every checkpoint the lab serves, as its manifest describes it; pick one for "
                 "its card and its curves.")
-    # A callable value: the table is read from the manifest on every page load.
-    gr.Dataframe(value=bind(model_cards, ctx), headers=CARD_HEADERS, interactive=False,
-                 label="Models", wrap=True, elem_id="model-cards")
+    table = gr.Dataframe(headers=CARD_HEADERS, interactive=False, label="Models", wrap=True,
+                         elem_id="model-cards")
+    # Read from the manifest on every page load.
+    demo.load(bind(model_cards, ctx), None, table, api_name="model_cards", **INTERACTIVE)
     names = model_names(ctx)
     first = names[0] if names else None
     name = checked(gr.Dropdown(names, value=first, label="Model"))
@@ -28,5 +29,6 @@ def build(ctx: LabContext) -> None:
         accuracy = gr.LinePlot(accuracy_curve, x="epoch", y="value", color="metric",
                                title="Accuracy per epoch", height=260)
     history = gr.Markdown(note)
-    name.change(bind(model_card, ctx), name, card, api_name="model_card")
-    name.change(bind(curves, ctx), name, [loss, accuracy, history], api_name="model_curves")
+    name.change(bind(model_card, ctx), name, card, api_name="model_card", **INTERACTIVE)
+    name.change(bind(curves, ctx), name, [loss, accuracy, history], api_name="model_curves",
+                **INTERACTIVE)

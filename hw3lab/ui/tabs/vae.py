@@ -20,7 +20,15 @@ from hw3lab.lab.vae import (
     start_face,
 )
 from hw3lab.ui.tsne_panel import build_panel
-from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
+from hw3lab.ui.widgets import (
+    INTERACTIVE,
+    bind,
+    checked,
+    decode_checked,
+    range_slider,
+    seed_box,
+    shown,
+)
 
 
 def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
@@ -52,12 +60,13 @@ def build(ctx: LabContext) -> None:
                                 for i in range(first, last)]
         decode = bind(decode_sliders, ctx)
         gr.on([s.input for s in sliders], decode, [base, *sliders], face,
-              trigger_mode="always_last", show_progress="hidden", api_visibility="private")
+              trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+              **INTERACTIVE)
         decode_api = gr.Button("Decode", size="sm")
-        decode_api.click(decode, [base, *sliders], face, api_name="vae_decode")
+        decode_api.click(decode, [base, *sliders], face, api_name="vae_decode", **INTERACTIVE)
         start_button.click(bind(start_face, ctx), list(start),
-                           [base, face], api_name="vae_start").then(
-            lambda: [0] * SLIDER_COUNT, None, sliders, api_visibility="private")
+                           [base, face], api_name="vae_start", **INTERACTIVE).then(
+            lambda: [0] * SLIDER_COUNT, None, sliders, api_visibility="private", **INTERACTIVE)
     with gr.Tab("Reconstruction"):
         with gr.Row():
             files = gr.File(label="Faces (any photos)", file_count="multiple",
@@ -70,14 +79,14 @@ def build(ctx: LabContext) -> None:
         panel = shown("Inputs (top) and reconstructions (bottom)")
         mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
         button.click(bind(reconstruct, ctx), [files, webcam, test_count],
-                     [panel, mse], api_name="vae_reconstruct")
+                     [panel, mse], api_name="vae_reconstruct", **INTERACTIVE)
     with gr.Tab("Random faces"):
         with gr.Row():
             seed = seed_box()
             count = range_slider(limits.VAE_GRID, "Faces")
         grid = shown("Decoded from N(0, I)")
         gr.Button("Generate", variant="primary").click(
-            bind(random_faces, ctx), [seed, count], grid, api_name="vae_random")
+            bind(random_faces, ctx), [seed, count], grid, api_name="vae_random", **INTERACTIVE)
     with gr.Tab("Interpolation"):
         with gr.Row():
             first, second = _start_inputs("From"), _start_inputs("To")
@@ -85,6 +94,6 @@ def build(ctx: LabContext) -> None:
         strip = shown("Interpolation in latent space")
         gr.Button("Interpolate", variant="primary").click(
             bind(interpolate, ctx), [*first, *second, frames], strip,
-            api_name="vae_interpolate")
+            api_name="vae_interpolate", **INTERACTIVE)
     with gr.Tab("t-SNE of latent means"):
         build_panel(ctx, (VAE_SPACE,), prefix="vae_tsne")
