@@ -19,6 +19,7 @@ from hw3lab.lab.domain_styles import (
     texture_of,
 )
 from hw3lab.lab.inputs import sketch_digit
+from hw3lab.methods import METHODS
 from hw3lab.ui.widgets import user_errors
 from tests.test_ui_callbacks import sketch_of_a_one
 
@@ -51,6 +52,7 @@ def test_every_style_by_every_method_in_one_table(lab: LabContext) -> None:
     strip, table = classify_styles(lab, TASK, sketch_of_a_one())
     assert strip.shape == (168, (3 * 28 + 2 * 2) * 6, 3)
     assert [row[0] for row in table] == ["usps style", "mnistm style", "svhn style"]
-    assert all(len(row) == 6 and row[1].endswith("%)") for row in table)
+    # the style, every registered method, the session's own model
+    assert all(len(row) == len(METHODS) + 2 and row[1].endswith("%)") for row in table)
     with pytest.raises(gr.Error, match="blank"):
         user_errors(classify_styles)(lab, TASK, None)

@@ -60,7 +60,7 @@ def test_the_lab_shows_exactly_the_registered_methods(lab: LabContext) -> None:
     assert [s for s in tsne.SPACES if s.startswith(TASK_NAME)] == [
         f"{TASK_NAME} {m}" for m in METHODS]
     with gr.Blocks() as tab:
-        digits_tab.build(lab)
+        digits_tab.build(lab, tab)
     components = list(tab.blocks.values())
     method = next(c for c in components if isinstance(c, gr.Dropdown) and c.label == "Method")
     assert method.choices == [(m.title, m.name) for m in METHODS.values()]

@@ -17,6 +17,7 @@ from hw3lab.lab import LabContext, digits
 from hw3lab.lab.context import OwnModels, SessionModel
 from hw3lab.lab.inputs import batch_files
 from hw3lab.lab.own_models import OWN_TITLE, own_digits, upload_digits, upload_model
+from hw3lab.methods import METHODS
 from hw3lab.ui.widgets import user_errors
 from tests import homework_reference as homework
 from tests.random_checkpoints import make_checkpoints
@@ -59,7 +60,7 @@ def test_your_model_appears_beside_the_shipped_ones(fresh_lab: LabContext,
     assert without[0][-1] == "-" and without[0][:-1] == table[0][:-1]
     assert chart.shape[1] > digits.classify_example(fresh_lab, TASK, 3, None)[1].shape[1]
     tsne = digits.feature_tsne(fresh_lab, TASK, 50, token)
-    assert tsne.shape == (600, 1500, 3)  # a fifth column: your model
+    assert tsne.shape == (600, 300 * (len(METHODS) + 1), 3)  # a last column: your model
     assert own_digits(fresh_lab, token, "svhn", "usps").startswith("for usps->mnistm")
 
 

@@ -19,7 +19,7 @@ from hw3lab.analysis import tsne as tsne_core
 from hw3lab.checkpoints import save_checkpoint
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, tsne, tsne_cache
-from hw3lab.methods import digit_checkpoint
+from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Extractor, Predictor
 from tests.random_checkpoints import make_checkpoints
 
@@ -51,7 +51,8 @@ def views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabContext:
     monkeypatch.setattr(tsne_core, "tsne_2d", FakeTsne())
     ctx = LabContext(make_checkpoints(tmp_path / "checkpoints"), tmp_path / "no-data")
     written = tsne_cache.rebuild(ctx, log=lambda line: None)
-    assert len(written) == 1 + 4  # the latents, each method (both counts: 200 sample points)
+    # the latents, each method (both counts: 200 sample points)
+    assert len(written) == 1 + len(METHODS)
     monkeypatch.setattr(tsne_cache, "_VIEWS", {})
     return ctx
 
