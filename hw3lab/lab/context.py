@@ -20,7 +20,15 @@ from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
-from hw3lab.inference import METHODS, TASKS, DigitModel, ModelStore, digit_checkpoint, task_name
+from hw3lab.inference import (
+    METHODS,
+    TASKS,
+    DigitModel,
+    FaceModel,
+    ModelStore,
+    digit_checkpoint,
+    task_name,
+)
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -45,6 +53,7 @@ class SessionModel:
     files: list[str]
     task: tuple[str, str] | None = None
     digits: DigitModel | None = None
+    faces: FaceModel | None = None
 
 
 class OwnModels:

@@ -22,10 +22,11 @@ from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
 from hw3lab.inference import METHODS, DigitModel, task_name, test_accuracies
+from hw3lab.lab.charts import DIGIT_THUMBNAIL, scatter_grid, thumbnail_uris
 from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_task
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
-from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
+from hw3lab.lab.pictures import enlarge, probability_chart
 
 DIGIT_COLOURINGS = ("class", "domain")
 EXAMPLES = 12
@@ -34,7 +35,6 @@ DAMAGED = "damaged checkpoint"
 METHOD_TITLES = {"source_only": "source only", "dann": "DANN", "adda": "ADDA",
                  "target_only": "target only"}
 ACCURACY_HEADERS = ["task", "method", "target test accuracy", "source test accuracy", "from"]
-TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
 
 # -- where digits come from -----------------------------------------------------------------
@@ -232,32 +232,37 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     return features, images, colourings, captions
 
 
-def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.ndarray:
-    """t-SNE of each method's features (and the session's own model's), coloured by class
-    (top row) and domain (bottom row)."""
+def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dict:
+    """t-SNE of each method's features (and the session's own model's), one column each,
+    coloured by class (top row) and domain (bottom row): an interactive chart (a Vega-Lite
+    spec, :mod:`hw3lab.lab.charts`) whose tooltips show each digit and its labels."""
     source, target = parse_task(task)
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
     mine = own_digits(ctx, own, source, target)
     models: dict[str, DigitModel | None] = dict.fromkeys(METHODS)
     if isinstance(mine, DigitModel):
         models[OWN_TITLE] = mine
-    columns = []
+    panels: dict[str, np.ndarray | str] = {}
+    shown = None  # the digits (the same for every method) and their colourings and captions
     for method, model in models.items():
         title = METHOD_TITLES.get(method, method)
         if model is None and not ctx.has_digits(source, target, method):
-            columns.append(notice(TSNE_COLUMN, f"{title}: {NO_CHECKPOINT}"))
+            panels[title] = NO_CHECKPOINT
             continue
         try:
-            features, _, colourings, _ = digit_features(ctx, source, target, method, count,
-                                                        model)
+            features, images, colourings, captions = digit_features(ctx, source, target,
+                                                                    method, count, model)
         except CheckpointError:
-            columns.append(notice(TSNE_COLUMN, f"{title}: {DAMAGED}"))
+            panels[title] = DAMAGED
             continue
-        points = tsne_2d(features)
-        panels = [scatter(points, *colourings[c], f"{title} by {c}", size=(3.0, 3.0))[0]
-                  for c in DIGIT_COLOURINGS]
-        columns.append(np.concatenate(panels, axis=0))
-    return np.concatenate(columns, axis=1)
+        panels[title] = tsne_2d(features)
+        shown = images, colourings, captions
+    if shown is None:
+        raise UnavailableError(f"no usable digit checkpoint for {task_name(source, target)}: "
+                               + "; ".join(f"{t}: {p}" for t, p in panels.items()))
+    images, colourings, captions = shown
+    return scatter_grid(panels, {c: colourings[c] for c in DIGIT_COLOURINGS},
+                        thumbnail_uris(images, DIGIT_THUMBNAIL), captions)
 
 
 # -- batch ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.gradio_cache import atomic_gradio_image_cache
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
+from hw3lab.ui.widgets import PAGE_HEAD
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # How many requests run at once, measured with bench/load.py on 2 cores. Every callback runs
@@ -112,4 +113,4 @@ def main(argv: list[str] | None = None) -> None:
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"])
+                footer_links=["api"], head=PAGE_HEAD)

@@ -4,6 +4,9 @@ accuracy table, t-SNE of each method's features, and batch labelling (operations
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 
 from hw3lab import limits
@@ -25,7 +28,15 @@ from hw3lab.lab.digits import (
 )
 from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import OWN_TITLE, upload_digits
-from hw3lab.ui.widgets import bind, checked, decode_checked, range_slider, seed_box, shown
+from hw3lab.ui.widgets import (
+    bind,
+    checked,
+    decode_checked,
+    interactive_plot,
+    range_slider,
+    seed_box,
+    shown,
+)
 
 
 def build(ctx: LabContext) -> None:
@@ -41,9 +52,7 @@ def build(ctx: LabContext) -> None:
                     "this session only, and shown as *your model* beside the shipped ones.")
         own_files = gr.File(label="Your .pth files", file_count="multiple",
                             file_types=[".pth", ".pt"], elem_id="own-digits-upload")
-        own_status = gr.Markdown()
-    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
-                     api_visibility="private")
+        own_status = gr.Markdown(elem_id="own-digits-status")
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -61,7 +70,8 @@ def build(ctx: LabContext) -> None:
             with gr.Tab("Examples"):
                 gallery = gr.Gallery(value=examples(ctx, TASK_NAMES[0]), columns=6,
                                      height=200, allow_preview=False, label="Click an example")
-                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1)
+                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1,
+                                         elem_id="digit-example-number")
         with gr.Column():
             seen = shown("Input | as the models see it (28x28)", height=170,
                          elem_id="digit-seen")
@@ -80,19 +90,48 @@ def build(ctx: LabContext) -> None:
                         api_visibility="private").then(
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
         api_name="digits_styles")
-    draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
-                      api_name="digits_sketch")
-    uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
-                   api_name="digits_upload")
+    # Which input the predictions show, so that they are made again, with the session's own
+    # model, once it arrives: an event reads a gr.State when it starts, so a digit classified
+    # while the model was still loading, or before its upload, showed '-' in its column.
+    shown_input = gr.State(None)
+    inputs = {"sketch": [task, sketch, own], "upload": [task, uploads, own],
+              "example": [task, example_index, own]}
+    classifiers = {"sketch": bind(classify_sketch, ctx), "upload": bind(classify_uploads, ctx),
+                   "example": bind(classify_example, ctx)}
 
-    def pick(event: gr.SelectData) -> int:
-        return event.index
+    def showing(kind: str) -> Callable[[], str]:
+        return lambda: kind
 
-    show_example = bind(classify_example, ctx)
-    gallery.select(pick, None, example_index, api_visibility="private").then(
-        show_example, [task, example_index, own], outputs, api_name="digits_example")
-    example_index.submit(show_example, [task, example_index, own], outputs,
-                         api_visibility="private")
+    draw_button.click(showing("sketch"), None, shown_input, api_visibility="private").then(
+        classifiers["sketch"], inputs["sketch"], outputs, api_name="digits_sketch")
+    uploads.upload(showing("upload"), None, shown_input, api_visibility="private").then(
+        classifiers["upload"], inputs["upload"], outputs, api_name="digits_upload")
+
+    def pick(event: gr.SelectData) -> tuple[int, str]:
+        return event.index, "example"
+
+    gallery.select(pick, None, [example_index, shown_input], api_visibility="private").then(
+        classifiers["example"], inputs["example"], outputs, api_name="digits_example")
+    example_index.submit(showing("example"), None, shown_input,
+                         api_visibility="private").then(
+        classifiers["example"], inputs["example"], outputs, api_visibility="private")
+
+    def classify_again(kind: str | None, chosen_task: str, drawn: Any, files: Any, index: Any,
+                       token: Any) -> tuple:
+        """The shown input classified again with the session's new model; unchanged if
+        nothing is shown, or if it cannot be classified (its message was shown already)."""
+        if kind not in classifiers:
+            return gr.skip(), gr.skip(), gr.skip()
+        given = {"sketch": drawn, "upload": files, "example": index}[kind]
+        try:
+            return classifiers[kind](chosen_task, given, token)
+        except gr.Error:
+            return gr.skip(), gr.skip(), gr.skip()
+
+    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
+                     api_visibility="private").success(
+        classify_again, [shown_input, task, sketch, uploads, example_index, own], outputs,
+        api_visibility="private")
     task.change(bind(examples, ctx), task, gallery, api_visibility="private")
 
     with gr.Accordion("Accuracy per task and method", open=False):
@@ -107,9 +146,11 @@ def build(ctx: LabContext) -> None:
                 api_name="digits_recompute")
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)", value=400)
-        tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(bind(feature_tsne, ctx), [task, count, own], tsne_image,
-                                api_name="digits_tsne")
+        tsne_plot = interactive_plot("By class (top) and by domain (bottom): hover a point to "
+                                     "see the digit; the wheel zooms, dragging pans",
+                                     elem_id="digits-tsne-plot")
+        gr.Button("Draw", elem_id="digits-tsne-draw").click(
+            bind(feature_tsne, ctx), [task, count, own], tsne_plot, api_name="digits_tsne")
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown(list(METHODS), value="dann", label="Method"))
         batch = gr.File(label="Images or a zip of images", file_count="multiple",
