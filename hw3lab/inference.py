@@ -96,6 +96,21 @@ class DigitModel:
         return self.predictor(self.features(images)).exp()
 
 
+@dataclass(frozen=True)
+class FaceModel:
+    """A VAE's (fast) encoder and decoder, or a GAN's generator and discriminator, loaded from
+    somewhere other than the store's checkpoints (a student's upload)."""
+
+    family: str
+    first: torch.nn.Module
+    second: torch.nn.Module
+
+    def pair(self, family: str) -> tuple[torch.nn.Module, torch.nn.Module]:
+        if self.family != family:
+            raise CheckpointError(f"a {self.family} model is not a {family} model")
+        return self.first, self.second
+
+
 class ModelStore:
     """Loads a family's models lazily, once, in eval mode on one device; thread-safe."""
 
@@ -192,6 +207,21 @@ class ModelStore:
         return DigitModel(extractor, predictor, grey, metadata,
                           fast_extractor(extractor).to(self.device))
 
+    def face_model(self, family: str, modules: dict[str, torch.nn.Module]) -> FaceModel:
+        """A loaded VAE (encoder, decoder) or GAN (generator, discriminator), such as a
+        student's uploaded one, as this store's fast inference modules; not cached."""
+        for module in modules.values():
+            module.to(self.device).eval().requires_grad_(False)
+        if family == "vae":
+            first = FastEncoder(modules["encoder"])
+            second = fast_decoder(modules["decoder"])
+        elif family == "gan":
+            first = fast_generator(modules["generator"])
+            second = FastDiscriminator(modules["discriminator"])
+        else:
+            raise CheckpointError(f"not a face model family: {family}")
+        return FaceModel(family, first.to(self.device), second.to(self.device))
+
     def _predictor(self, path: Path) -> Predictor:
         def build() -> Predictor:
             predictor = Predictor()
@@ -216,28 +246,32 @@ class ModelStore:
     # -- the operations callers need ----------------------------------------------------
 
     @torch.inference_mode()
-    def encode_faces(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 64, 64, 3) uint8 -> latent means and log-variances, (N, 128) each."""
-        encoder, _ = self._fast_vae()
+    def encode_faces(self, images: np.ndarray,
+                     vae: FaceModel | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 64, 64, 3) uint8 -> latent means and log-variances, (N, 128) each (by ``vae``
+        if given, else the checkpoint's)."""
+        encoder, _ = self._fast_vae() if vae is None else vae.pair("vae")
         mean, logvar = encoder(faces_for_model(self._tensor(images)))
         return mean.cpu().numpy(), logvar.cpu().numpy()
 
     @torch.inference_mode()
-    def decode_latents(self, latents: np.ndarray) -> np.ndarray:
-        """(N, 128) latents -> (N, 64, 64, 3) uint8 faces."""
-        _, decoder = self._fast_vae()
+    def decode_latents(self, latents: np.ndarray, vae: FaceModel | None = None) -> np.ndarray:
+        """(N, 128) latents -> (N, 64, 64, 3) uint8 faces (by ``vae`` if given)."""
+        _, decoder = self._fast_vae() if vae is None else vae.pair("vae")
         z = torch.as_tensor(np.asarray(latents, dtype=np.float32), device=self.device)
         return faces_to_uint8(decoder(z.view(-1, LATENT_DIM)))
 
     @torch.inference_mode()
-    def generate_faces(self, seeds: list[int]) -> np.ndarray:
-        """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face."""
-        return self.generate_faces_from_noise(gan_noise(seeds).numpy())
+    def generate_faces(self, seeds: list[int], gan: FaceModel | None = None) -> np.ndarray:
+        """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face (by
+        ``gan`` if given, else the checkpoint's)."""
+        return self.generate_faces_from_noise(gan_noise(seeds).numpy(), gan)
 
     @torch.inference_mode()
-    def generate_faces_from_noise(self, noise: np.ndarray) -> np.ndarray:
+    def generate_faces_from_noise(self, noise: np.ndarray,
+                                  gan: FaceModel | None = None) -> np.ndarray:
         """(N, 128) noise -> (N, 64, 64, 3) uint8 faces (e.g. between two seeds' noise)."""
-        generator, _ = self._fast_gan()
+        generator, _ = self._fast_gan() if gan is None else gan.pair("gan")
         z = torch.as_tensor(np.asarray(noise, dtype=np.float32), device=self.device)
         return faces_to_uint8(generator(z.view(-1, NOISE_DIM)))
 
@@ -258,9 +292,10 @@ class ModelStore:
                                                                          // batch_size)))])
 
     @torch.inference_mode()
-    def realness(self, images: np.ndarray) -> np.ndarray:
-        """The discriminator's probability that each (N, 64, 64, 3) uint8 face is real."""
-        _, discriminator = self._fast_gan()
+    def realness(self, images: np.ndarray, gan: FaceModel | None = None) -> np.ndarray:
+        """The discriminator's probability that each (N, 64, 64, 3) uint8 face is real (by
+        ``gan``'s if given)."""
+        _, discriminator = self._fast_gan() if gan is None else gan.pair("gan")
         return discriminator(faces_for_model(self._tensor(images))).cpu().numpy()
 
     @torch.inference_mode()

@@ -4,6 +4,7 @@ endpoint driven through ``gradio_client``, bad uploads answered with clear messa
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -44,6 +45,13 @@ def is_image(path: str) -> bool:
         return image.width > 10 and image.height > 10
 
 
+def is_chart(plot: object, points: int) -> bool:
+    """An interactive plot: the Vega-Lite spec of ``points`` points, each with a thumbnail."""
+    assert isinstance(plot, dict) and plot.get("type") == "altair", plot
+    rows = json.loads(plot["plot"])["data"]["values"]
+    return len(rows) == points and all(r["image"].startswith("data:image/") for r in rows)
+
+
 def test_vae_endpoints(client: Client, files: Path) -> None:
     assert is_image(client.predict("random", 3, None, api_name="/vae_start"))
     assert is_image(client.predict(*[0.5] * SLIDER_COUNT, api_name="/vae_decode"))
@@ -54,7 +62,8 @@ def test_vae_endpoints(client: Client, files: Path) -> None:
     assert is_image(client.predict("random", 1, None, "upload", 0,
                                    handle_file(files / "face.jpg"), 4,
                                    api_name="/vae_interpolate"))
-    assert is_image(client.predict("VAE latents", 100, 20, "Smiling", api_name="/vae_tsne_run"))
+    assert is_chart(client.predict("VAE latents", 100, 20, "Smiling", api_name="/vae_tsne_run"),
+                    100)
 
 
 def test_gan_endpoints(client: Client, files: Path) -> None:
@@ -79,7 +88,7 @@ def test_domain_adaptation_endpoints(client: Client, files: Path) -> None:
     assert "label 2" in client.predict(TASK, 2, api_name="/digits_example")[2]["data"][0][0]
     accuracy = client.predict(api_name="/digits_accuracy")
     assert accuracy["data"][0][:3] == [TASK, "Source only", "50.0%"]
-    assert is_image(client.predict(TASK, 60, api_name="/digits_tsne"))
+    assert is_chart(client.predict(TASK, 60, api_name="/digits_tsne"), 60)
     csv_path, summary = client.predict(TASK, "dann", [handle_file(files / "batch.zip")],
                                        api_name="/digits_batch")
     assert Path(csv_path).read_text().splitlines()[0] == "image_name,label"
@@ -87,7 +96,7 @@ def test_domain_adaptation_endpoints(client: Client, files: Path) -> None:
 
 
 def test_interactive_tsne_endpoint(client: Client) -> None:
-    assert is_image(client.predict(f"{TASK} dann", 60, 10, "class", api_name="/tsne_run"))
+    assert is_chart(client.predict(f"{TASK} dann", 60, 10, "class", api_name="/tsne_run"), 60)
 
 
 def test_models_endpoints(client: Client) -> None:

@@ -1,23 +1,28 @@
 """The lab in a real browser (Debian chromium through Playwright): switch tabs, move a slider,
-draw and upload digits, upload your own model, see the Models tab; images must change, and
-the page fetches nothing from anywhere but the lab (no CDN). Saves screenshots to
+draw and upload digits, upload your own digit model (its predictions fill the 'your model'
+column) and GAN, hover and click the interactive t-SNE plots (a thumbnail in the tooltip, the
+clicked point shown large, the wheel zooms), see the Models tab; images must change, and the
+page fetches nothing from anywhere but the lab (no CDN). Saves screenshots to
 ``$HW3LAB_SCREENSHOTS`` (default runs/screenshots/, git-ignored; the README's pictures in
 docs/screenshots/ come from ``HW3LAB_SCREENSHOTS=docs/screenshots``). Skipped only where
 chromium is absent."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from hw3lab.data.examples import render_digits
+from hw3lab.models import Discriminator, Generator
 from tests import homework_reference as homework
 from tests.conftest import AUTH, RunningLab
 from tests.running_lab import ROOT
@@ -125,16 +130,63 @@ def test_draw_and_upload_a_digit(page, tmp_path: Path) -> None:  # noqa: ANN001
     shoot(page, "digits-upload.png")
 
 
-def test_your_model_uploads(page, tmp_path: Path) -> None:  # noqa: ANN001
+def wait_for_row(page, name: str, own_suffix: str) -> None:  # noqa: ANN001
+    """Wait until the predictions' first row is ``name``'s (its first cell starts so) and its
+    'your model' cell ends with ``own_suffix``. (Read from the rows' textContent: Gradio's
+    table keeps its first row in a hidden sizing table too.)"""
+    page.wait_for_function("""([name, suffix]) => [...document.querySelectorAll(
+            '#digit-table tbody tr')].some((row) => {
+        const cells = [...row.querySelectorAll('td')];
+        return cells.length > 1 && cells[0].textContent.trim().startsWith(name)
+            && cells[cells.length - 1].textContent.trim().endsWith(suffix);
+    })""", arg=[name, own_suffix])
+
+
+def test_your_model_fills_its_column(page, tmp_path: Path) -> None:  # noqa: ANN001
+    """The 'your model' column stayed '-' in the browser: a digit classified before the upload
+    kept it, and so did one classified while the model was still loading (an event reads the
+    session's state when it starts). Now the shown digit is classified again once the model
+    has loaded, and every digit after it includes the model."""
+    open_tab(page, "Domain adaptation")
+    page.get_by_role("tab", name="Upload", exact=True).click()
+    image, _ = render_digits("usps", 4)
+    digit = tmp_path / "digit3.png"
+    Image.fromarray(image[3]).save(digit)
+    page.locator("#digit-upload input[type=file]").set_input_files(str(digit))
+    wait_for_row(page, "digit3.png", "-")  # no model of yours yet
     torch.manual_seed(0)
     files = [tmp_path / "extractor.pth", tmp_path / "predictor.pth"]
     torch.save(homework.Extractor().state_dict(), files[0])
     torch.save(homework.Predictor().state_dict(), files[1])
-    open_tab(page, "Domain adaptation")
     page.get_by_text("Your own model: compare it with the shipped ones").click()
     page.locator("#own-digits-upload input[type=file]").set_input_files([str(f) for f in files])
-    page.get_by_text("for this session only").wait_for()
+    page.locator("#own-digits-status").get_by_text("Loaded").wait_for()
+    wait_for_row(page, "digit3.png", "%)")  # the digit shown, classified again
+    page.get_by_role("tab", name="Examples", exact=True).click()
+    page.locator("#digit-example-number input").fill("2")
+    page.locator("#digit-example-number input").press("Enter")
+    wait_for_row(page, "mnistm test image 2,", "%)")  # the next digit: with your model
     shoot(page, "digits-own-model.png")
+
+
+def test_your_gan_uploads_beside_the_shipped_one(page, tmp_path: Path) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    files = [tmp_path / "G.pth", tmp_path / "D.pth"]
+    torch.save(Generator(0.125).state_dict(), files[0])
+    torch.save(Discriminator(0.125).state_dict(), files[1])
+    open_tab(page, "GAN")
+    page.get_by_role("button", name="Show", exact=True).first.click()
+    alone = image_source(page, "#gan-face")
+    page.get_by_text("Your own GAN: compare it with the shipped one").click()
+    page.locator("#own-gan-upload input[type=file]").set_input_files([str(f) for f in files])
+    page.locator("#own-gan-status").get_by_text("Loaded").wait_for()
+    page.get_by_role("button", name="Show", exact=True).first.click()
+    both = changed_source(page, "#gan-face", alone)
+    heights = page.evaluate("""([a, b]) => Promise.all([a, b].map((src) => new Promise((done) => {
+        const image = new Image(); image.onload = () => done(image.naturalHeight);
+        image.src = src; })))""", [alone, both])
+    assert heights[1] > 2 * heights[0]  # the same seed's face by your generator, underneath
+    shoot(page, "gan-own-model.png")
 
 
 def test_models_tab_fills_on_load(page) -> None:  # noqa: ANN001
@@ -144,13 +196,72 @@ def test_models_tab_fills_on_load(page) -> None:  # noqa: ANN001
     shoot(page, "models.png")
 
 
-def test_tsne_click_shows_a_point(page) -> None:  # noqa: ANN001
+def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001
+    """Move the mouse onto a point of the Vega chart inside ``selector`` until its tooltip
+    shows (points are the coloured pixels of the canvas); where the mouse is."""
+    canvas = page.locator(f"{selector} canvas").first
+    canvas.wait_for(state="visible")
+    canvas.scroll_into_view_if_needed()
+    pixels = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"), np.int16)
+    box = canvas.bounding_box()  # where it is once scrolled into view
+    assert box is not None
+    ys, xs = np.nonzero(pixels.max(axis=2) - pixels.min(axis=2) > 80)  # coloured, not grey
+    centre = np.array([pixels.shape[0] / 2, pixels.shape[1] / 2])
+    order = np.argsort(np.hypot(ys - centre[0], xs - centre[1]))
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    for i in order[::max(1, len(order) // 40)]:
+        x, y = box["x"] + float(xs[i]) + 0.5, box["y"] + float(ys[i]) + 0.5
+        page.mouse.move(x, y)
+        try:
+            tooltip.wait_for(state="visible", timeout=500)
+            return x, y
+        except Exception:  # noqa: BLE001 - Playwright's timeout: try the next point
+            continue
+    raise AssertionError(f"no tooltip over any point of {selector}")
+
+
+def tooltip_thumbnail(page) -> tuple[str, int, int]:  # noqa: ANN001
+    """The tooltip's picture (its data: URI and its decoded width) and its point number."""
+    image = page.locator("#vg-tooltip-element.visible img")
+    image.wait_for(state="visible")
+    source = image.get_attribute("src") or ""
+    width = page.evaluate("() => document.querySelector('#vg-tooltip-element img').naturalWidth")
+    point = page.locator("#vg-tooltip-element tr").filter(has_text="point").locator("td.value")
+    return source, width, int(point.inner_text())
+
+
+def test_tsne_hover_shows_a_thumbnail_and_a_click_keeps_it(page) -> None:  # noqa: ANN001
     open_tab(page, "Interactive t-SNE")
     page.get_by_role("button", name="Draw t-SNE").click()
-    image_source(page, "#tsne-plot")
-    page.locator("#tsne-plot img").click(position={"x": 200, "y": 200})
-    page.get_by_text("(decoded latent)").first.wait_for()
+    x, y = hover_a_point(page, "#tsne-plot")
+    source, width, point = tooltip_thumbnail(page)
+    assert source.startswith("data:image/webp;base64,") and width == 32  # the decoded face
+    shoot(page, "tsne-hover.png")
+    page.mouse.click(x, y)
+    page.locator("#tsne-point img").wait_for(state="visible")
+    page.get_by_text(f"Test face {point} (decoded latent)").first.wait_for()
+    assert page.locator("#tsne-point-number input").input_value() == str(point)
+    canvas = page.locator("#tsne-plot canvas").first
+    before = canvas.screenshot()
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -400)  # zoom in around the point
+    page.wait_for_timeout(500)
+    assert canvas.screenshot() != before
     shoot(page, "tsne.png")
+
+
+def test_digit_tsne_hover_shows_the_digit(page) -> None:  # noqa: ANN001
+    open_tab(page, "Domain adaptation")
+    page.get_by_text("t-SNE of each method's features").click()
+    page.locator("#digits-tsne-draw").click()
+    hover_a_point(page, "#digits-tsne-plot")
+    source, width, _ = tooltip_thumbnail(page)
+    assert source.startswith("data:image/webp;base64,") and width == 28
+    shown_height = page.evaluate(
+        "() => document.querySelector('#vg-tooltip-element img').getBoundingClientRect().height")
+    assert shown_height == 96  # enlarged by the page's head style, from any tab
+    assert "test digit, label" in page.locator("#vg-tooltip-element").inner_text()
+    shoot(page, "digits-tsne-hover.png")
 
 
 def test_nothing_is_fetched_from_elsewhere(page, running: RunningLab) -> None:  # noqa: ANN001

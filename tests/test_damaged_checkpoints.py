@@ -55,7 +55,8 @@ def test_wrong_shapes_name_the_file_and_the_keys(damage: Path) -> None:
                                            r"wrong shapes .* != "):
             user_errors(call)()
     serves_faces_and_digits(ctx, faces=("gan",))
-    assert tsne.run_tsne(ctx, f"{TASK_NAME} dann", 60, 10, "class")[0].ndim == 3
+    plot, _ = tsne.run_tsne(ctx, f"{TASK_NAME} dann", 60, 10, "class")
+    assert len(plot["data"]["values"]) == 60
 
 
 def test_truncated_file_is_reported_as_damaged(damage: Path) -> None:
@@ -78,8 +79,9 @@ def test_one_damaged_digit_method_leaves_the_others_answering(damage: Path) -> N
     assert source_only.endswith("%)") and dann.startswith("damaged checkpoint: ")
     assert "usps-mnistm-dann.safetensors is damaged" in dann
     assert seen.ndim == chart.ndim == 3
-    picture = digits.feature_tsne(ctx, TASK_NAME, 50)
-    assert picture.shape == (600, 300 * len(METHODS), 3)
+    columns = digits.feature_tsne(ctx, TASK_NAME, 50)["hconcat"]
+    assert len(columns) == len(METHODS) and columns[1]["mark"]["type"] == "text"  # DANN
+    assert columns[1]["data"]["values"][0]["text"] == "damaged checkpoint"
     with pytest.raises(gr.Error, match="damaged"):
         user_errors(tsne.run_tsne)(ctx, f"{TASK_NAME} dann", 60, 10, "class")
     serves_faces_and_digits(ctx)

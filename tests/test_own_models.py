@@ -1,6 +1,7 @@
-"""A student's own model uploaded in the lab: it appears as 'your model' beside the shipped
-methods (probabilities, t-SNE, accuracy with data), only in the session that uploaded it, and
-memory stays bounded; bad files get the command line's messages."""
+"""A student's own model uploaded in the lab: a digit model appears as 'your model' beside the
+shipped methods (probabilities, t-SNE, accuracy with data), a VAE or GAN beside the shipped one
+(the same latents, faces and seeds), only in the session that uploaded it, and memory stays
+bounded; bad files get the command line's messages."""
 
 from __future__ import annotations
 
@@ -11,13 +12,24 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from hw3lab import limits
-from hw3lab.lab import LabContext, digits
+from hw3lab.lab import LabContext, digits, gan, vae
 from hw3lab.lab.context import OwnModels, SessionModel
 from hw3lab.lab.inputs import batch_files
-from hw3lab.lab.own_models import OWN_TITLE, own_digits, upload_digits, upload_model
+from hw3lab.lab.own_models import (
+    OWN_TITLE,
+    own_digits,
+    own_faces,
+    upload_digits,
+    upload_gan,
+    upload_model,
+    upload_vae,
+)
+from hw3lab.lab.pictures import tile
 from hw3lab.methods import METHODS
+from hw3lab.models import Decoder, Discriminator, Encoder, Generator
 from hw3lab.ui.widgets import user_errors
 from tests import homework_reference as homework
 from tests.random_checkpoints import make_checkpoints
@@ -59,8 +71,9 @@ def test_your_model_appears_beside_the_shipped_ones(fresh_lab: LabContext,
     _, _, without = digits.classify_example(fresh_lab, TASK, 3, None)  # another session
     assert without[0][-1] == "-" and without[0][:-1] == table[0][:-1]
     assert chart.shape[1] > digits.classify_example(fresh_lab, TASK, 3, None)[1].shape[1]
-    tsne = digits.feature_tsne(fresh_lab, TASK, 50, token)
-    assert tsne.shape == (600, 300 * (len(METHODS) + 1), 3)  # a last column: your model
+    columns = digits.feature_tsne(fresh_lab, TASK, 50, token)["hconcat"]
+    assert len(columns) == len(METHODS) + 1  # a last column: your model
+    assert columns[-1]["vconcat"][0]["title"] == f"{OWN_TITLE} by class"
     assert own_digits(fresh_lab, token, "svhn", "usps").startswith("for usps->mnistm")
 
 
@@ -114,3 +127,77 @@ def test_the_larger_limit_for_models_does_not_let_batches_grow(tmp_path: Path) -
         paths.append(str(tmp_path / f"{i}.png"))
     with pytest.raises(limits.LimitError, match="a batch holds at most 50 MB"):
         batch_files(paths)
+
+
+@pytest.fixture(scope="module")
+def face_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A narrow VAE in one dict (the homework's full-width VAE is over the upload limit) and a
+    GAN's generator and discriminator in two files, with the homework's keys."""
+    folder = tmp_path_factory.mktemp("faces")
+    torch.manual_seed(1)
+    paths = {"vae": folder / "vae.pth", "G": folder / "G.pth", "D": folder / "D.pth"}
+    torch.save({"encoder": Encoder(0.125).state_dict(), "decoder": Decoder(0.125).state_dict(),
+                "epoch": 7}, paths["vae"])
+    torch.save(Generator(0.125).state_dict(), paths["G"])
+    torch.save({f"module.{k}": v for k, v in Discriminator(0.125).state_dict().items()},
+               paths["D"])
+    return {name: str(path) for name, path in paths.items()}
+
+
+def test_your_vae_decodes_the_same_latents_and_faces(lab: LabContext,
+                                                     face_files: dict[str, str]) -> None:
+    token, message = upload_vae(lab, [face_files["vae"]])
+    assert "your model" in message and "width 0.125" in message and "encoder, decoder" in message
+    mine = own_faces(lab, token, "vae")
+    assert mine is not None and own_faces(lab, token, "gan") is None
+    shipped = vae.random_faces(lab, 3, 8)
+    both = vae.random_faces(lab, 3, 8, token)
+    z = np.random.default_rng(3).standard_normal((8, 128)).astype(np.float32)
+    yours = tile(lab.store.decode_latents(z, mine), 8, scale=2)
+    assert not np.array_equal(yours, shipped)  # other weights, other faces
+    strip = 16  # each picture under a title strip
+    np.testing.assert_array_equal(both[strip:strip + len(shipped)], shipped)
+    np.testing.assert_array_equal(both[-len(yours):], yours)  # the same latents, your decoder
+    np.testing.assert_array_equal(vae.random_faces(lab, 3, 8, None), shipped)  # others' view
+    face = np.full((64, 64, 3), 120, np.uint8)
+    alone, table = vae.reconstruct(lab, None, face, 0)
+    panel, mine_table = vae.reconstruct(lab, None, face, 0, token)
+    assert table[0][2] == "-" and mine_table[0][2] != "-" and mine_table[0][1] == table[0][1]
+    # rows of 64 pixels, 2-pixel gaps and 4 below, enlarged twice: a third row, yours
+    assert (alone.shape[0], panel.shape[0]) == (2 * (2 * 64 + 2 + 4), 2 * (3 * 64 + 4 + 4))
+    assert float(mine_table[-1][2]) == pytest.approx(float(mine_table[0][2]))  # one face
+
+
+def test_your_gan_draws_the_same_seeds(lab: LabContext, face_files: dict[str, str],
+                                       tmp_path: Path) -> None:
+    token, message = upload_gan(lab, [face_files["D"], face_files["G"]])  # any order
+    assert "generator, discriminator" in message and "for this session only" in message
+    shipped, _ = gan.face(lab, 5)
+    both, png = gan.face(lab, 5, token)
+    assert both.shape[0] > 2 * shipped.shape[0] and both.shape[1] == shipped.shape[1]
+    np.testing.assert_array_equal(both[16:16 + len(shipped)], shipped)
+    assert not np.array_equal(both[-len(shipped):], shipped)  # your generator's face of 5
+    grid, seeds, _ = gan.grid(lab, 10, 4, token)
+    assert seeds == "10, 11, 12, 13" and grid.shape[0] > gan.grid(lab, 10, 4)[0].shape[0] * 2
+    upload = tmp_path / "face.png"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(upload)
+    _, verdict = gan.judge(lab, str(upload), token)
+    assert "The discriminator says" in verdict and f"The discriminator of {OWN_TITLE}" in verdict
+    assert OWN_TITLE not in gan.judge(lab, str(upload))[1]
+
+
+def test_face_uploads_name_the_family_they_hold(lab: LabContext,
+                                                face_files: dict[str, str],
+                                                files: dict[str, str]) -> None:
+    with pytest.raises(gr.Error, match="hold a gan model's generator, discriminator, not a vae "
+                                       "model"):
+        user_errors(upload_vae)(lab, [face_files["G"], face_files["D"]])
+    with pytest.raises(gr.Error, match="hold a vae model's encoder, decoder, not a gan model"):
+        user_errors(upload_gan)(lab, [face_files["vae"]])
+    with pytest.raises(gr.Error, match="no discriminator in G.pth"):
+        user_errors(upload_gan)(lab, [face_files["G"]])
+    with pytest.raises(gr.Error, match="not a plain state_dict"):
+        user_errors(upload_gan)(lab, [files["evil"]])
+    token, _ = upload_digits(lab, TASK, [files["extractor"], files["predictor"]])
+    np.testing.assert_array_equal(vae.random_faces(lab, 1, 2, token),
+                                  vae.random_faces(lab, 1, 2))  # a digit model: no face model

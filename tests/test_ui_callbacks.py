@@ -3,6 +3,8 @@ features, bad inputs, and missing checkpoints or data degrading to a clear messa
 
 from __future__ import annotations
 
+import base64
+import io
 import zipfile
 from pathlib import Path
 
@@ -174,35 +176,46 @@ def test_accuracy_table_and_feature_tsne(lab: LabContext) -> None:
     assert rows[len(METHODS)][-1] == "not trained"  # the lab's checkpoints: usps->mnistm only
     with pytest.raises(gr.Error, match="needs hw3_data"):
         user_errors(digits.accuracy_table)(lab, TASK)
-    picture = digits.feature_tsne(lab, TASK, 60)
-    assert picture.shape == (600, 300 * len(METHODS), 3)
+    plot = digits.feature_tsne(lab, TASK, 60)
+    columns = plot["hconcat"]  # one per method, its plots by class over by domain
+    assert [c["vconcat"][1]["title"] for c in columns] == [
+        f"{method.title} by domain" for method in METHODS.values()]
+    rows = plot["data"]["values"]  # the digits once, with every method's coordinates
+    assert len(rows) == 60 and {"x0", f"y{len(METHODS) - 1}", "class", "domain"} <= set(rows[0])
+    assert rows[0]["image"].startswith("data:image/webp;base64,")
 
 
 def test_interactive_tsne_is_cached_and_clicks_find_points(
         lab: LabContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    picture, embedded = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Smiling")
+    plot, embedded = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Smiling")
     def recomputed(*_: object, **__: object) -> None:
         raise AssertionError("a cached t-SNE setting was computed again")
 
     monkeypatch.setattr("sklearn.manifold.TSNE", recomputed)
     again, _ = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Smiling")
-    np.testing.assert_array_equal(picture, again)
+    assert again == plot
     monkeypatch.undo()
-    frame, (px, py) = embedded.frame, embedded.points[17]
-    x = frame.left + (px - frame.xlim[0]) / (frame.xlim[1] - frame.xlim[0]) * frame.width
-    y = frame.top + (frame.ylim[1] - py) / (frame.ylim[1] - frame.ylim[0]) * frame.height
-    face, caption = tsne.point_at(lab, embedded, x, y)
-    assert caption.startswith("Test face 17 ")  # a click on a point finds that point
-    assert face.shape == (256, 256, 3) and caption.startswith("Test face")
-    _, embedded = tsne.run_tsne(lab, f"{TASK} adda", 60, 10, "domain")
-    digit, caption = tsne.point_at(lab, embedded, x, y)
-    assert digit.shape == (224, 224, 3) and "label" in caption
+    row = plot["data"]["values"][17]  # what the point's tooltip shows
+    assert row["point"] == 17 and row["labels"].startswith("test face 17: ")
+    assert [row["x"], row["y"]] == pytest.approx(embedded.points[17], abs=1e-3)
+    thumbnail = Image.open(io.BytesIO(base64.b64decode(row["image"].split(",", 1)[1])))
+    assert thumbnail.size == (32, 32)  # the decoded face, halved
+    face, caption = tsne.point_at(lab, embedded, row["point"])  # a click sends its number
+    assert caption.startswith("Test face 17 (decoded latent): ")
+    assert face.shape == (256, 256, 3)
+    plot, embedded = tsne.run_tsne(lab, f"{TASK} adda", 60, 10, "domain")
+    assert {r["group"] for r in plot["data"]["values"]} == {"source usps", "target mnistm"}
+    digit, caption = tsne.point_at(lab, embedded, 45)
+    assert digit.shape == (224, 224, 3) and caption == f"Point 45: {embedded.captions[45]}"
+    for bad in (60, -1, "x", None, 1.5):
+        with pytest.raises(gr.Error, match="point number"):
+            user_errors(tsne.point_at)(lab, embedded, bad)
     with pytest.raises(gr.Error, match="perplexity"):
         user_errors(tsne.run_tsne)(lab, tsne.VAE_SPACE, 100, 500, "Smiling")
     with pytest.raises(gr.Error, match="colouring"):
         user_errors(tsne.run_tsne)(lab, tsne.VAE_SPACE, 100, 20, "class")
     with pytest.raises(gr.Error, match="draw a t-SNE plot first"):
-        user_errors(tsne.point_at)(lab, None, 1, 1)
+        user_errors(tsne.point_at)(lab, None, 1)
 
 
 def test_missing_checkpoints_degrade_to_a_message(tmp_path: Path) -> None:
@@ -237,7 +250,9 @@ def test_some_methods_missing_still_classifies(tmp_path: Path) -> None:
                          tmp_path / "no-data")
     _, _, table = digits.classify_example(partial, TASK, 0)
     assert table[0][3:] == ["no checkpoint"] * (len(METHODS) - 2) + ["-"]  # no own model
-    assert digits.feature_tsne(partial, TASK, 50).shape == (600, 300 * len(METHODS), 3)
+    columns = digits.feature_tsne(partial, TASK, 50)["hconcat"]
+    assert [c.get("data", {}).get("values", [{}])[0].get("text") for c in columns] == [
+        None, None] + ["no checkpoint"] * (len(METHODS) - 2)
 
 
 def test_limits_parse_and_refuse() -> None:
@@ -290,7 +305,7 @@ def test_with_real_data_examples_latents_and_recomputed_accuracy(real_data: Path
     panel, table = vae.reconstruct(lab, None, None, 10)
     assert len(table) == 11 and panel.shape[1] > panel.shape[0]
     _, embedded = tsne.run_tsne(lab, tsne.VAE_SPACE, 100, 20, "Male")
-    face, _ = tsne.point_at(lab, embedded, 100, 100)
+    face, _ = tsne.point_at(lab, embedded, 7)
     assert face.shape == (256, 512, 3)  # the real test face beside its decoded latent
     rows = digits.accuracy_table(lab, TASK)
     assert rows[0][-1] == "recomputed now" and rows[0][2].endswith("%")

@@ -20,7 +20,7 @@ from hw3lab.data.layout import DataLayoutError, resolve_data_root
 from hw3lab.data.readers import Split, cache_dir, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
-from hw3lab.inference import DigitModel, ModelStore
+from hw3lab.inference import DigitModel, FaceModel, ModelStore
 from hw3lab.lab.outputs import OutputFolder
 from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
 
@@ -59,6 +59,7 @@ class SessionModel:
     files: list[str]
     task: tuple[str, str] | None = None
     digits: DigitModel | None = None
+    faces: FaceModel | None = None
 
 
 class OwnModels:

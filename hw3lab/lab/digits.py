@@ -20,10 +20,11 @@ from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
 from hw3lab.inference import DigitModel, test_accuracies
+from hw3lab.lab.charts import DIGIT_THUMBNAIL, scatter_grid, thumbnail_uris
 from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_task
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
-from hw3lab.lab.pictures import enlarge, notice, probability_chart, scatter
+from hw3lab.lab.pictures import enlarge, probability_chart
 from hw3lab.lab.tsne_cache import embed
 from hw3lab.methods import METHODS, digit_key, task_name, title
 
@@ -32,7 +33,6 @@ EXAMPLES = 12
 NO_CHECKPOINT = "no checkpoint"
 DAMAGED = "damaged checkpoint"
 ACCURACY_HEADERS = ["task", "method", "target test accuracy", "source test accuracy", "from"]
-TSNE_COLUMN = (600, 300)  # height, width of one method's pair of t-SNE plots
 
 
 # -- where digits come from -----------------------------------------------------------------
@@ -244,35 +244,40 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     return features, images, colourings, captions
 
 
-def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> np.ndarray:
-    """t-SNE of each method's features (and the session's own model's), coloured by class
-    (top row) and domain (bottom row)."""
+def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dict:
+    """t-SNE of each method's features (and the session's own model's), one column each,
+    coloured by class (top row) and domain (bottom row): an interactive chart (a Vega-Lite
+    spec, :mod:`hw3lab.lab.charts`) whose tooltips show each digit and its labels."""
     source, target = parse_task(task)
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
     mine = own_digits(ctx, own, source, target)
     models: dict[str, DigitModel | None] = dict.fromkeys(METHODS)
     if isinstance(mine, DigitModel):
         models[OWN_TITLE] = mine
-    columns = []
+    panels: dict[str, np.ndarray | str] = {}
+    shown = None  # the digits (the same for every method) and their colourings and captions
     for method, model in models.items():
         name = title(method)
         if model is None and not ctx.has_digits(source, target, method):
-            columns.append(notice(TSNE_COLUMN, f"{name}: {NO_CHECKPOINT}"))
+            panels[name] = NO_CHECKPOINT
             continue
         try:
-            features, images, colourings, _ = digit_features(ctx, source, target, method,
-                                                             count, model)
+            features, images, colourings, captions = digit_features(ctx, source, target,
+                                                                    method, count, model)
         except CheckpointError:
-            columns.append(notice(TSNE_COLUMN, f"{name}: {DAMAGED}"))
+            panels[name] = DAMAGED
             continue
         # The shipped methods' views may be precomputed; a session's own model's never is.
-        points = embed(ctx, f"{source}->{target} {method}", count,
-                       limits.TSNE_PERPLEXITY.default, features,
-                       images if model is None else None)
-        panels = [scatter(points, *colourings[c], f"{name} by {c}", size=(3.0, 3.0))[0]
-                  for c in DIGIT_COLOURINGS]
-        columns.append(np.concatenate(panels, axis=0))
-    return np.concatenate(columns, axis=1)
+        panels[name] = embed(ctx, f"{source}->{target} {method}", count,
+                             limits.TSNE_PERPLEXITY.default, features,
+                             images if model is None else None)
+        shown = images, colourings, captions
+    if shown is None:
+        raise UnavailableError(f"no usable digit checkpoint for {task_name(source, target)}: "
+                               + "; ".join(f"{t}: {p}" for t, p in panels.items()))
+    images, colourings, captions = shown
+    return scatter_grid(panels, {c: colourings[c] for c in DIGIT_COLOURINGS},
+                        thumbnail_uris(images, DIGIT_THUMBNAIL), captions)
 
 
 # -- batch ----------------------------------------------------------------------------------

@@ -21,48 +21,60 @@ from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.inference import gan_noise
 from hw3lab.lab.context import LabContext
 from hw3lab.lab.inputs import read_image_file
-from hw3lab.lab.pictures import enlarge, tile, with_captions
+from hw3lab.lab.own_models import OWN_TITLE, own_faces
+from hw3lab.lab.pictures import enlarge, tile, titled_rows, with_captions
 
 GRID_COLUMNS = 8
 
 
-def _scored(ctx: LabContext, seeds: list[int]) -> np.ndarray:
-    """Faces of ``seeds`` with 'seed s: realness' under each, as one grid image."""
+def _scored(ctx: LabContext, seeds: list[int], own: Any = None) -> np.ndarray:
+    """Faces of ``seeds`` with 'seed s: realness' under each, as one grid image; with the
+    session's own GAN (token ``own``), its faces of the same seeds (scored by its own
+    discriminator) under the shipped model's."""
     ctx.require_family("gan")
-    faces = ctx.store.generate_faces(seeds)
-    scores = ctx.store.realness(faces)
-    captions = [f"{s}: {p:.2f}" for s, p in zip(seeds, scores, strict=True)]
-    return tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds)))
+    mine = own_faces(ctx, own, "gan")
+    grids = []
+    for model in (None, mine) if mine is not None else (None,):
+        faces = ctx.store.generate_faces(seeds, model)
+        scores = ctx.store.realness(faces, model)
+        captions = [f"{s}: {p:.2f}" for s, p in zip(seeds, scores, strict=True)]
+        grids.append(tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds))))
+    if mine is None:
+        return grids[0]
+    return titled_rows([("shipped GAN", grids[0]), (OWN_TITLE, grids[1])])
 
 
-def face(ctx: LabContext, seed: Any) -> tuple[np.ndarray, str]:
-    """One face for ``seed`` (with its realness under it) and the same image as a PNG file."""
+def face(ctx: LabContext, seed: Any, own: Any = None) -> tuple[np.ndarray, str]:
+    """One face for ``seed`` (with its realness under it; the session's own GAN's face of the
+    same seed under it) and the same image as a PNG file."""
     seed = limits.SEED.check_int(seed, "the seed")
-    image = _scored(ctx, [seed])
+    image = _scored(ctx, [seed], own)
     return image, str(ctx.outputs.write_png(image, f"gan-seed-{seed}.png"))
 
 
-def random_face(ctx: LabContext) -> tuple[int, np.ndarray, str]:
+def random_face(ctx: LabContext, own: Any = None) -> tuple[int, np.ndarray, str]:
     """A face for a fresh random seed, and that seed (so it can be shared)."""
     seed = random.randrange(int(limits.SEED.high) + 1)
-    return (seed, *face(ctx, seed))
+    return (seed, *face(ctx, seed, own))
 
 
-def grid(ctx: LabContext, base_seed: Any, count: Any) -> tuple[np.ndarray, str, str]:
+def grid(ctx: LabContext, base_seed: Any, count: Any,
+         own: Any = None) -> tuple[np.ndarray, str, str]:
     """Faces for seeds base..base+count-1 with their realness; the copyable seed list; a PNG."""
     base_seed = limits.SEED.check_int(base_seed, "the base seed")
     count = limits.GAN_GRID.check_int(count, "the number of faces")
     seeds = [(base_seed + i) % (int(limits.SEED.high) + 1) for i in range(count)]
-    return _seed_grid(ctx, seeds, f"gan-grid-{base_seed}-{count}.png")
+    return _seed_grid(ctx, seeds, f"gan-grid-{base_seed}-{count}.png", own)
 
 
-def from_seed_list(ctx: LabContext, text: Any) -> tuple[np.ndarray, str, str]:
+def from_seed_list(ctx: LabContext, text: Any, own: Any = None) -> tuple[np.ndarray, str, str]:
     """The faces of a shared seed list ('1, 2, 3')."""
-    return _seed_grid(ctx, limits.parse_seed_list(text), "gan-seeds.png")
+    return _seed_grid(ctx, limits.parse_seed_list(text), "gan-seeds.png", own)
 
 
-def _seed_grid(ctx: LabContext, seeds: list[int], name: str) -> tuple[np.ndarray, str, str]:
-    image = _scored(ctx, seeds)
+def _seed_grid(ctx: LabContext, seeds: list[int], name: str,
+               own: Any = None) -> tuple[np.ndarray, str, str]:
+    image = _scored(ctx, seeds, own)
     return image, ", ".join(map(str, seeds)), str(ctx.outputs.write_png(image, name))
 
 
@@ -99,14 +111,20 @@ def edit_face(ctx: LabContext, seed: Any, *values: Any) -> tuple[np.ndarray, dic
                                   in zip(FACE_ATTRIBUTES, probabilities, strict=True)}
 
 
-def judge(ctx: LabContext, upload: Any) -> tuple[np.ndarray, str]:
-    """The discriminator's realness of an uploaded face (centre-cropped to 64x64)."""
+def judge(ctx: LabContext, upload: Any, own: Any = None) -> tuple[np.ndarray, str]:
+    """The discriminator's realness of an uploaded face (centre-cropped to 64x64), and the
+    session's own GAN's discriminator's."""
     if upload is None:
         raise ImageInputError("no face uploaded: choose an image file first")
     ctx.require_family("gan")
+    mine = own_faces(ctx, own, "gan")
     image = fit_face(read_image_file(upload))
     score = float(ctx.store.realness(image[None])[0])
-    return enlarge(image, 4), f"The discriminator says **{score:.2f}** (1 = real, 0 = generated)."
+    verdict = f"The discriminator says **{score:.2f}** (1 = real, 0 = generated)."
+    if mine is not None:
+        verdict += (f" The discriminator of {OWN_TITLE} says "
+                    f"**{float(ctx.store.realness(image[None], mine)[0]):.2f}**.")
+    return enlarge(image, 4), verdict
 
 
 def shared_seeds(ctx: LabContext, query: dict[str, str]) -> tuple[np.ndarray, str, str] | None:

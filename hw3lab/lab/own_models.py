@@ -12,7 +12,7 @@ from typing import Any
 
 from hw3lab import limits
 from hw3lab.import_pth import FAMILIES, load_own_model, read_files
-from hw3lab.inference import DigitModel
+from hw3lab.inference import DigitModel, FaceModel
 from hw3lab.lab.context import LabContext, SessionModel, parse_task
 from hw3lab.lab.inputs import upload_paths
 
@@ -33,8 +33,9 @@ def upload_model(ctx: LabContext, family: Any, task: Any, files: Any) -> tuple[s
         session = SessionModel(family, names, (source, target), digits)
         where = f" for {source}->{target}"
     else:
-        session = SessionModel(family, names)
-        where = ""
+        session = SessionModel(family, names, faces=ctx.store.face_model(family,
+                                                                          model.modules))
+        where = f" (width {model.width:g})"
     token = ctx.own_models.add(session)
     return token, (f"Loaded **{OWN_TITLE}**{where} ({', '.join(model.modules)} from "
                    f"{', '.join(names)}), for this session only.")
@@ -43,6 +44,24 @@ def upload_model(ctx: LabContext, family: Any, task: Any, files: Any) -> tuple[s
 def upload_digits(ctx: LabContext, task: Any, files: Any) -> tuple[str, str]:
     """The digits tab's upload: a student's DANN, ADDA, source- or target-only model."""
     return upload_model(ctx, "digits", task, files)
+
+
+def upload_vae(ctx: LabContext, files: Any) -> tuple[str, str]:
+    """The VAE tab's upload: a student's encoder and decoder."""
+    return upload_model(ctx, "vae", None, files)
+
+
+def upload_gan(ctx: LabContext, files: Any) -> tuple[str, str]:
+    """The GAN tab's upload: a student's generator and discriminator."""
+    return upload_model(ctx, "gan", None, files)
+
+
+def own_faces(ctx: LabContext, token: Any, family: str) -> FaceModel | None:
+    """The session's uploaded ``family`` model ('vae' or 'gan'); None if it uploaded none."""
+    session = ctx.own_models.get(token)
+    if session is None or session.faces is None or session.faces.family != family:
+        return None
+    return session.faces
 
 
 def own_digits(ctx: LabContext, token: Any, source: str, target: str) -> DigitModel | str | None:

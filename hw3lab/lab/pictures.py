@@ -48,6 +48,18 @@ def pad_width(image: np.ndarray, width: int, below: int = 4) -> np.ndarray:
     return pad
 
 
+def titled_rows(rows: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """Images stacked top to bottom, each under its title, on one white canvas (the shipped
+    model's picture over a student's own model's)."""
+    width = max(image.shape[1] for _, image in rows)
+    parts = []
+    for title, image in rows:
+        strip = Image.new("RGB", (width, 16), "white")
+        ImageDraw.Draw(strip).text((2, 2), title, fill="black")
+        parts += [np.asarray(strip), pad_width(image, width, below=0)]
+    return np.concatenate(parts)
+
+
 def notice(size: tuple[int, int], text: str) -> np.ndarray:
     """A white (height, width) panel with ``text`` half-way down: what stands in for a plot
     that cannot be drawn."""

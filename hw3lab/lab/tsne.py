@@ -1,7 +1,8 @@
-"""Interactive t-SNE: a feature space, a number of points, a perplexity and a colouring give a
-scatter plot; a click on the plot finds a point and shows its image (or the decoded face of its
-latent) and labels. Embeddings are cached by :func:`hw3lab.analysis.tsne.tsne_2d`, so a
-repeated setting is instant.
+"""Interactive t-SNE: a feature space, a number of points, a perplexity and a colouring give an
+interactive scatter plot (:mod:`hw3lab.lab.charts`: zoom, pan, and each point's thumbnail and
+labels on hover: the digit, or the face its latent decodes to); a click on a point shows it
+large. Embeddings are cached by :func:`hw3lab.analysis.tsne.tsne_2d`, so a repeated setting is
+instant.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy as np
 
 from hw3lab import limits
 from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.lab.charts import DIGIT_THUMBNAIL, FACE_THUMBNAIL, scatter_chart, thumbnail_uris
 from hw3lab.lab.context import TASK_NAMES, LabContext, parse_task
 from hw3lab.lab.digits import DIGIT_COLOURINGS, digit_features
-from hw3lab.lab.pictures import PlotFrame, enlarge, nearest, scatter
+from hw3lab.lab.pictures import enlarge
 from hw3lab.lab.tsne_cache import embed
 from hw3lab.methods import METHODS
 
@@ -35,15 +37,15 @@ class Embedded:
     """One t-SNE result and what a click needs: each point's latent or image and labels."""
 
     points: np.ndarray  # (N, 2)
-    frame: PlotFrame
     latents: np.ndarray | None  # (N, 128) for the VAE space
     images: np.ndarray | None  # (N, 28, 28, 3) for a digit space
     captions: tuple[str, ...]
 
 
 def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
-             colouring: Any) -> tuple[np.ndarray, Embedded]:
-    """Embed ``count`` points of ``space`` and draw them coloured by ``colouring``."""
+             colouring: Any) -> tuple[dict, Embedded]:
+    """Embed ``count`` points of ``space`` and plot them coloured by ``colouring``: an
+    interactive chart (a Vega-Lite spec) whose tooltips show each point's thumbnail."""
     space = limits.check_choice(space, SPACES, "the feature space")
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
     perplexity = limits.TSNE_PERPLEXITY.check(perplexity, "the perplexity")
@@ -56,16 +58,31 @@ def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
         features, labels = latents, present.astype(int)
         names = [f"not {colouring}", colouring]
         captions = tuple(_attribute_caption(row) for row in data.attributes[:count])
+        labelled = [f"test face {i}: {caption}" for i, caption in enumerate(captions)]
+        thumbnails = thumbnail_uris(_faces(ctx, latents), FACE_THUMBNAIL)
     else:
         task, method = space.split()
         source, target = parse_task(task)
         features, images, by_colouring, captions = digit_features(ctx, source, target, method,
                                                                   count)
         labels, names = by_colouring[colouring]
+        labelled = list(captions)
+        thumbnails = thumbnail_uris(images, DIGIT_THUMBNAIL)
     points = embed(ctx, space, count, perplexity, features, images if latents is None else latents)
     title = f"t-SNE of {space} ({len(points)} points, perplexity {perplexity:g}) by {colouring}"
-    picture, frame = scatter(points, labels, names, title, size=(6.0, 6.0))
-    return picture, Embedded(points, frame, latents, images, captions)
+    chart = scatter_chart(points, labels, names, title, thumbnails, labelled, colouring)
+    return chart, Embedded(points, latents, images, captions)
+
+
+def _faces(ctx: LabContext, latents: np.ndarray) -> np.ndarray:
+    """The faces ``latents`` decode to, each beside its real test face when the lab has them
+    (hw3_data's test faces are the latents' faces, in order)."""
+    decoded = np.concatenate([ctx.store.decode_latents(chunk)
+                              for chunk in np.array_split(latents, -(-len(latents) // 500))])
+    faces = ctx.test_split("face")
+    if faces is not None and len(faces) == len(ctx.latents().mean):
+        return np.concatenate([faces.images[:len(latents)], decoded], axis=2)
+    return decoded
 
 
 def _attribute_caption(row: np.ndarray) -> str:
@@ -73,12 +90,11 @@ def _attribute_caption(row: np.ndarray) -> str:
     return ", ".join(present) or "none of the 13 attributes"
 
 
-def point_at(ctx: LabContext, embedded: Embedded | None, x: Any,
-             y: Any) -> tuple[np.ndarray, str]:
-    """The image and labels of the point nearest to pixel (``x``, ``y``) of the plot."""
+def point_at(ctx: LabContext, embedded: Embedded | None, index: Any) -> tuple[np.ndarray, str]:
+    """The image and labels of point ``index`` of the plot (the number its tooltip shows)."""
     if embedded is None:
         raise limits.LimitError("draw a t-SNE plot first, then click one of its points")
-    index = nearest(embedded.points, embedded.frame, float(x), float(y))
+    index = limits.Range(0, len(embedded.points) - 1, 0).check_int(index, "the point number")
     if embedded.latents is not None:
         image = ctx.store.decode_latents(embedded.latents[index:index + 1])[0]
         faces = ctx.test_split("face")

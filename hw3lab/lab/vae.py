@@ -19,7 +19,8 @@ from hw3lab.data.images import ImageInputError, fit_face
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab.context import LabContext
 from hw3lab.lab.inputs import image_from_array, read_image_file, upload_paths
-from hw3lab.lab.pictures import enlarge, pad_width, tile
+from hw3lab.lab.own_models import OWN_TITLE, own_faces
+from hw3lab.lab.pictures import enlarge, pad_width, tile, titled_rows
 from hw3lab.models.vae import LATENT_DIM
 
 STARTS = ("random", "test face", "upload")
@@ -77,13 +78,16 @@ def start_face(ctx: LabContext, kind: Any, number: Any,
     return z.tolist(), enlarge(ctx.store.decode_latents(z[None])[0], 4)
 
 
-def reconstruct(ctx: LabContext, files: Any, webcam: Any,
-                test_count: Any) -> tuple[np.ndarray, list[list[Any]]]:
-    """Inputs over reconstructions (rows of 10, like the homework's panel) and each image's MSE.
+def reconstruct(ctx: LabContext, files: Any, webcam: Any, test_count: Any,
+                own: Any = None) -> tuple[np.ndarray, list[list[Any]]]:
+    """Inputs over reconstructions (rows of 10, like the homework's panel) and each image's MSE;
+    with the session's own VAE (token ``own``), its reconstructions of the same faces in a
+    third row and its MSE in a third column ('-' without one).
 
     Faces come from uploads (any photo, centre-cropped to 64x64), a webcam frame and the first
     ``test_count`` test faces."""
     ctx.require_family("vae")
+    mine = own_faces(ctx, own, "vae")
     test_count = limits.Range(0, limits.MAX_UPLOAD_FILES, 0).check_int(test_count,
                                                                        "the test face count")
     faces, names = [], []
@@ -106,28 +110,50 @@ def reconstruct(ctx: LabContext, files: Any, webcam: Any,
     if len(faces) > limits.MAX_UPLOAD_FILES:
         raise limits.LimitError(f"at most {limits.MAX_UPLOAD_FILES} faces at once")
     images = np.stack(faces)
-    means, _ = ctx.store.encode_faces(images)
-    rebuilt = ctx.store.decode_latents(means)
-    errors = per_image_mse(images, rebuilt)
+    rebuilt = [_reconstructed(ctx, images)]
+    if mine is not None:
+        rebuilt.append(_reconstructed(ctx, images, mine))
+    errors = [per_image_mse(images, r) for r in rebuilt]
     rows = []
     for start in range(0, len(images), RECONSTRUCTION_ROW):
         chunk = slice(start, start + RECONSTRUCTION_ROW)
-        rows.append(tile(np.concatenate([images[chunk], rebuilt[chunk]]),
+        rows.append(tile(np.concatenate([images[chunk], *(r[chunk] for r in rebuilt)]),
                          len(images[chunk])))
     panel = np.concatenate([pad_width(r, max(r.shape[1] for r in rows)) for r in rows])
-    table = [[name, f"{error:.5f}"] for name, error in zip(names, errors, strict=True)]
-    table.append(["mean", f"{errors.mean():.5f}"])
+    mine_errors = errors[1] if mine is not None else [None] * len(images)
+    table = [[name, f"{error:.5f}", _mse(own_error)]
+             for name, error, own_error in zip(names, errors[0], mine_errors, strict=True)]
+    table.append(["mean", f"{errors[0].mean():.5f}",
+                  _mse(errors[1].mean() if mine is not None else None)])
     return enlarge(panel, 2), table
 
 
-def random_faces(ctx: LabContext, seed: Any, count: Any) -> np.ndarray:
+RECONSTRUCTION_HEADERS = ["image", "MSE", f"{OWN_TITLE} MSE"]
+
+
+def _reconstructed(ctx: LabContext, images: np.ndarray, vae: Any = None) -> np.ndarray:
+    means, _ = ctx.store.encode_faces(images, vae)
+    return ctx.store.decode_latents(means, vae)
+
+
+def _mse(error: float | None) -> str:
+    return "-" if error is None else f"{error:.5f}"
+
+
+def random_faces(ctx: LabContext, seed: Any, count: Any, own: Any = None) -> np.ndarray:
     """``count`` faces decoded from standard normal latents drawn with ``seed``: the same seed
-    gives the same grid (the homework's figure is 32 faces)."""
+    gives the same grid (the homework's figure is 32 faces); with the session's own VAE, its
+    faces of the same latents under the shipped model's."""
     seed = limits.SEED.check_int(seed, "the seed")
     count = limits.VAE_GRID.check_int(count, "the number of faces")
     ctx.require_family("vae")
+    mine = own_faces(ctx, own, "vae")
     z = np.random.default_rng(seed).standard_normal((count, LATENT_DIM)).astype(np.float32)
-    return tile(ctx.store.decode_latents(z), 8, scale=2)
+    shipped = tile(ctx.store.decode_latents(z), 8, scale=2)
+    if mine is None:
+        return shipped
+    return titled_rows([("shipped VAE", shipped),
+                        (OWN_TITLE, tile(ctx.store.decode_latents(z, mine), 8, scale=2))])
 
 
 def interpolate(ctx: LabContext, kind_a: Any, number_a: Any, upload_a: Any, kind_b: Any,

@@ -15,6 +15,7 @@ from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
+from hw3lab.ui.widgets import PAGE_HEAD
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
 # Requests waiting beyond those running (each event's pool: hw3lab.ui.widgets.POOLS).
@@ -130,4 +131,4 @@ def main(argv: list[str] | None = None) -> None:
     patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"], state_session_capacity=SESSIONS)
+                footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD)

@@ -1,5 +1,5 @@
-"""The t-SNE controls, plot and clicked-point view: the t-SNE tab shows every feature space,
-the VAE tab the VAE's latents only."""
+"""The t-SNE controls, interactive plot and clicked-point view: the t-SNE tab shows every
+feature space, the VAE tab the VAE's latents only."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import numpy as np
 
 from hw3lab import limits
 from hw3lab.lab import LabContext
+from hw3lab.lab.charts import POINT_FIELD
 from hw3lab.lab.tsne import SPACES, Embedded, colourings, point_at, run_tsne
 from hw3lab.ui.widgets import (
     INTERACTIVE,
     TSNE,
     checked,
+    interactive_plot,
+    picked_point,
+    point_picker,
     range_slider,
+    seed_box,
     shown,
     user_errors,
     with_progress,
@@ -35,20 +40,31 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
             count = range_slider(limits.TSNE_POINTS, "Points")
             perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity")
             button = gr.Button("Draw t-SNE", variant="primary")
-            point = shown("Clicked point", height=160)
-            caption = gr.Markdown("Click a point of the plot to see it.")
-        plot = shown("t-SNE (click a point)", scale=2, elem_id=f"{prefix}-plot")
+            point = shown("Clicked point", height=160, elem_id=f"{prefix}-point")
+            caption = gr.Markdown("Hover a point of the plot to see it, click it to show it "
+                                  "here.")
+            number = seed_box("Point number (as its tooltip shows)", minimum=0,
+                              elem_id=f"{prefix}-point-number")
+        with gr.Column(scale=2):
+            plot = interactive_plot("t-SNE: hover a point to see it, click to keep it; the "
+                                    "wheel zooms, dragging pans", elem_id=f"{prefix}-plot")
+            picker = point_picker(f"{prefix}-plot", POINT_FIELD)
     state = gr.State(None)
 
     def change_space(chosen: str) -> Any:
         options = list(colourings(chosen))
         return gr.update(choices=options, value=options[0] if options else None)
 
-    def select(embedded: Embedded | None, event: gr.SelectData) -> tuple[np.ndarray, str]:
-        return point_at(ctx, embedded, *event.index)
+    def select(embedded: Embedded | None, event: gr.EventData) -> tuple[np.ndarray, str, Any]:
+        index = picked_point(event)
+        return (*point_at(ctx, embedded, index), index)
 
     space.change(change_space, space, colouring, api_visibility="private", **INTERACTIVE)
-    button.click(with_progress(run_tsne, ctx), [space, count, perplexity, colouring],
-                 [plot, state], api_name=f"{prefix}_run", **TSNE)
-    plot.select(user_errors(select, ctx.redact), state, [point, caption],
-                api_visibility="private", **INTERACTIVE)
+    button.click(with_progress(run_tsne, ctx),
+                 [space, count, perplexity, colouring], [plot, state], api_name=f"{prefix}_run",
+                 **TSNE)
+    picker.click(user_errors(select, ctx.redact), state, [point, caption, number],
+                 api_visibility="private", **INTERACTIVE)
+    number.submit(user_errors(lambda embedded, index: point_at(ctx, embedded, index),
+                              ctx.redact),
+                  [state, number], [point, caption], api_visibility="private", **INTERACTIVE)

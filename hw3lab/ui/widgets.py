@@ -1,16 +1,19 @@
 """Gradio glue every tab shares: lab operations as callbacks whose user errors become messages,
-widgets that let the operation check an API value itself, and PNG output images."""
+widgets that let the operation check an API value itself, PNG output images, and interactive
+charts whose clicked point comes back to the lab."""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sys
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
+from gradio.components.plot import PlotData
 from PIL import Image
 
 from hw3lab import limits
@@ -144,3 +147,68 @@ def shown(label: str, **options: Any) -> gr.Image:
     """An output image sent as PNG, so faces and plots stay exact (Gradio's default is a lossy
     WebP)."""
     return gr.Image(label=label, interactive=False, format="png", **options)
+
+
+# The tooltips' thumbnails (28 to 32 pixels high) shown three times larger, their pixels sharp:
+# in the page's head (Gradio scopes a Blocks' css to its container, and vega-tooltip puts its
+# tooltip at the end of the document's body).
+PAGE_HEAD = ("<style>#vg-tooltip-element img { height: 96px; width: auto; "
+             "image-rendering: pixelated; }</style>")
+
+
+def interactive_plot(label: str, **options: Any) -> gr.Plot:
+    """A plot showing a Vega-Lite spec (a dict, :mod:`hw3lab.lab.charts`) with the Vega that
+    Gradio bundles: Gradio takes Altair charts as their JSON, and this is that JSON."""
+    plot = gr.Plot(label=label, **options)
+    postprocess = plot.postprocess
+
+    def from_spec(value: Any) -> Any:
+        if isinstance(value, dict):
+            value = PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
+        return postprocess(value)
+
+    plot.postprocess = from_spec  # type: ignore[method-assign]
+    return plot
+
+
+# Gradio's plot gives no click event for a Vega chart, but hovering a point shows Vega's
+# tooltip, whose "point" row is that point's number: a click on the chart (not the end of a
+# drag that pans it) while a tooltip shows sends that number.
+_PICKER_JS = """
+const plotId = %(plot)s, pointKey = %(key)s;
+const pickers = window.hw3labPickers = window.hw3labPickers || {};
+if (pickers[plotId]) { pickers[plotId].trigger = trigger; return; }
+const picker = pickers[plotId] = {trigger: trigger, start: null};
+document.addEventListener('pointerdown', (event) => {
+  picker.start = [event.clientX, event.clientY];
+}, true);
+document.addEventListener('click', (event) => {
+  if (!event.target.closest || !event.target.closest('#' + plotId)) return;
+  const start = picker.start;
+  if (start && Math.hypot(event.clientX - start[0], event.clientY - start[1]) > 4) return;
+  const tooltip = document.getElementById('vg-tooltip-element');
+  if (!tooltip || !tooltip.classList.contains('visible')) return;
+  for (const row of tooltip.querySelectorAll('tr')) {
+    const key = row.querySelector('td.key'), value = row.querySelector('td.value');
+    if (key && value && key.textContent === pointKey) {
+      picker.trigger('click', {point: Number(value.textContent.replace(/,/g, ''))});
+      return;
+    }
+  }
+}, true);
+"""
+
+
+def point_picker(plot_id: str, point_key: str) -> gr.HTML:
+    """An invisible component whose ``click`` event carries the number (``event._data
+    ["point"]``) of the point clicked in the chart with ``elem_id`` ``plot_id``, read from its
+    tooltip's ``point_key`` row."""
+    script = _PICKER_JS % {"plot": json.dumps(plot_id), "key": json.dumps(point_key)}
+    return gr.HTML("", js_on_load=script, container=False, padding=False,
+                   elem_id=f"{plot_id}-picker")
+
+
+def picked_point(event: gr.EventData) -> Any:
+    """The point number a :func:`point_picker` click sends (anything: the callback checks)."""
+    data = getattr(event, "_data", None)
+    return data.get("point") if isinstance(data, dict) else None

@@ -4,6 +4,9 @@ accuracy table, t-SNE of each method's features, and batch labelling (operations
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 
 from hw3lab import limits
@@ -33,6 +36,7 @@ from hw3lab.ui.widgets import (
     bind,
     checked,
     decode_checked,
+    interactive_plot,
     range_slider,
     seed_box,
     shown,
@@ -54,9 +58,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                     "this session only, and shown as *your model* beside the shipped ones.")
         own_files = gr.File(label="Your .pth files", file_count="multiple",
                             file_types=[".pth", ".pt"], elem_id="own-digits-upload")
-        own_status = gr.Markdown()
-    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
-                     api_visibility="private", **INTERACTIVE)
+        own_status = gr.Markdown(elem_id="own-digits-status")
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -74,7 +76,8 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             with gr.Tab("Examples"):
                 gallery = gr.Gallery(value=examples(ctx, TASK_NAMES[0]), columns=6,
                                      height=200, allow_preview=False, label="Click an example")
-                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1)
+                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1,
+                                         elem_id="digit-example-number")
         with gr.Column():
             seen = shown("Input | as the models see it (28x28)", height=170,
                          elem_id="digit-seen")
@@ -92,20 +95,55 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                         api_visibility="private", **INTERACTIVE).then(
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
         api_name="digits_styles", **INTERACTIVE)
-    draw_button.click(bind(classify_sketch, ctx), [task, sketch, own], outputs,
-                      api_name="digits_sketch", **INTERACTIVE)
-    uploads.upload(bind(classify_uploads, ctx), [task, uploads, own], outputs,
-                   api_name="digits_upload", **INTERACTIVE)
+    # Which input the predictions show, so that they are made again, with the session's own
+    # model, once it arrives: an event reads a gr.State when it starts, so a digit classified
+    # while the model was still loading, or before its upload, showed '-' in its column.
+    shown_input = gr.State(None)
+    inputs = {"sketch": [task, sketch, own], "upload": [task, uploads, own],
+              "example": [task, example_index, own]}
+    classifiers = {"sketch": bind(classify_sketch, ctx), "upload": bind(classify_uploads, ctx),
+                   "example": bind(classify_example, ctx)}
 
-    def pick(event: gr.SelectData) -> int:
-        return event.index
+    def showing(kind: str) -> Callable[[], str]:
+        return lambda: kind
 
-    show_example = bind(classify_example, ctx)
-    gallery.select(pick, None, example_index, api_visibility="private", **INTERACTIVE).then(
-        show_example, [task, example_index, own], outputs, api_name="digits_example",
+    draw_button.click(showing("sketch"), None, shown_input, api_visibility="private",
+                      **INTERACTIVE).then(
+        classifiers["sketch"], inputs["sketch"], outputs, api_name="digits_sketch",
         **INTERACTIVE)
-    example_index.submit(show_example, [task, example_index, own], outputs,
-                         api_visibility="private", **INTERACTIVE)
+    uploads.upload(showing("upload"), None, shown_input, api_visibility="private",
+                   **INTERACTIVE).then(
+        classifiers["upload"], inputs["upload"], outputs, api_name="digits_upload",
+        **INTERACTIVE)
+
+    def pick(event: gr.SelectData) -> tuple[int, str]:
+        return event.index, "example"
+
+    gallery.select(pick, None, [example_index, shown_input], api_visibility="private",
+                   **INTERACTIVE).then(
+        classifiers["example"], inputs["example"], outputs, api_name="digits_example",
+        **INTERACTIVE)
+    example_index.submit(showing("example"), None, shown_input,
+                         api_visibility="private", **INTERACTIVE).then(
+        classifiers["example"], inputs["example"], outputs, api_visibility="private",
+        **INTERACTIVE)
+
+    def classify_again(kind: str | None, chosen_task: str, drawn: Any, files: Any, index: Any,
+                       token: Any) -> tuple:
+        """The shown input classified again with the session's new model; unchanged if
+        nothing is shown, or if it cannot be classified (its message was shown already)."""
+        if kind not in classifiers:
+            return gr.skip(), gr.skip(), gr.skip()
+        given = {"sketch": drawn, "upload": files, "example": index}[kind]
+        try:
+            return classifiers[kind](chosen_task, given, token)
+        except gr.Error:
+            return gr.skip(), gr.skip(), gr.skip()
+
+    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
+                     api_visibility="private", **INTERACTIVE).success(
+        classify_again, [shown_input, task, sketch, uploads, example_index, own], outputs,
+        api_visibility="private", **INTERACTIVE)
     task.change(bind(examples, ctx), task, gallery, api_visibility="private", **INTERACTIVE)
 
     with gr.Accordion("Accuracy per task and method", open=False):
@@ -123,9 +161,12 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)",
                              value=FEATURE_TSNE_POINTS)
-        tsne_image = shown("By class (top) and by domain (bottom)")
-        gr.Button("Draw").click(with_progress(feature_tsne, ctx), [task, count, own],
-                                tsne_image, api_name="digits_tsne", **TSNE)
+        tsne_plot = interactive_plot("By class (top) and by domain (bottom): hover a point to "
+                                     "see the digit; the wheel zooms, dragging pans",
+                                     elem_id="digits-tsne-plot")
+        gr.Button("Draw", elem_id="digits-tsne-draw").click(
+            with_progress(feature_tsne, ctx), [task, count, own], tsne_plot,
+            api_name="digits_tsne", **TSNE)
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
                                      value="dann", label="Method"))

@@ -19,6 +19,7 @@ from hw3lab.lab.gan import (
     random_face,
     shared_seeds,
 )
+from hw3lab.lab.own_models import upload_gan
 from hw3lab.ui.widgets import INTERACTIVE, bind, range_slider, seed_box, shown, user_errors
 
 
@@ -28,6 +29,19 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         gr.Markdown(f"**{ctx.missing_family('gan')}**")
     gr.Markdown("Each image shows its seed and the discriminator's realness (0-1). "
                 "Share seeds by copying the list, or add `?seeds=1,2,3` to the lab's URL.")
+    own = gr.State(None)  # this session's token for its uploaded GAN; no other session sees it
+    with gr.Accordion("Your own GAN: compare it with the shipped one", open=False):
+        gr.Markdown("Your homework's GAN `.pth` files (generator and discriminator "
+                    "state_dicts, in any order, or one dict holding both; at most 4 files of "
+                    "16 MB). They are read without running any code and kept for this session "
+                    "only; the seed explorer and the grid then show the same seeds' faces by "
+                    "both models (each scored by its own discriminator), and *Judge a face* "
+                    "both verdicts.")
+        own_files = gr.File(label="Your GAN .pth files", file_count="multiple",
+                            file_types=[".pth", ".pt"], elem_id="own-gan-upload")
+        own_status = gr.Markdown(elem_id="own-gan-status")
+    own_files.upload(bind(upload_gan, ctx), own_files, [own, own_status],
+                     api_visibility="private", **INTERACTIVE)
     with gr.Tab("Seed explorer"):
         with gr.Row():
             seed = seed_box(elem_id="gan-seed")
@@ -35,8 +49,9 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             lucky = gr.Button("Random seed")
         single = shown("Face", height=200, elem_id="gan-face")
         single_png = gr.File(label="Download PNG", interactive=False)
-        show.click(bind(face, ctx), seed, [single, single_png], api_name="gan_face", **INTERACTIVE)
-        lucky.click(bind(random_face, ctx), None, [seed, single, single_png],
+        show.click(bind(face, ctx), [seed, own], [single, single_png], api_name="gan_face",
+                   **INTERACTIVE)
+        lucky.click(bind(random_face, ctx), own, [seed, single, single_png],
                     api_name="gan_random", **INTERACTIVE)
     with gr.Tab("Attribute sliders"):
         gr.Markdown("Move a seed's face along attribute directions found in the noise space "
@@ -74,10 +89,10 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                                buttons=["copy"])
         picture = shown("Faces with realness")
         grid_png = gr.File(label="Download PNG", interactive=False)
-        make.click(bind(grid, ctx), [base, count], [picture, seed_list, grid_png],
+        make.click(bind(grid, ctx), [base, count, own], [picture, seed_list, grid_png],
                    api_name="gan_grid", **INTERACTIVE)
-        seed_list.submit(bind(from_seed_list, ctx), seed_list, [picture, seed_list, grid_png],
-                         api_name="gan_seeds", **INTERACTIVE)
+        seed_list.submit(bind(from_seed_list, ctx), [seed_list, own],
+                         [picture, seed_list, grid_png], api_name="gan_seeds", **INTERACTIVE)
     with gr.Tab("Interpolation"):
         with gr.Row():
             seed_a = seed_box("From seed")
@@ -92,7 +107,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         upload = gr.File(label="A face image", file_types=["image"])
         seen = shown("As the discriminator sees it (64x64)")
         verdict = gr.Markdown()
-        upload.upload(bind(judge, ctx), upload, [seen, verdict], api_name="gan_judge",
+        upload.upload(bind(judge, ctx), [upload, own], [seen, verdict], api_name="gan_judge",
                       **INTERACTIVE)
 
     def open_shared(request: gr.Request) -> tuple:

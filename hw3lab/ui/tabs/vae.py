@@ -7,8 +7,10 @@ import gradio as gr
 
 from hw3lab import limits
 from hw3lab.lab import LabContext
+from hw3lab.lab.own_models import upload_vae
 from hw3lab.lab.tsne import VAE_SPACE
 from hw3lab.lab.vae import (
+    RECONSTRUCTION_HEADERS,
     RECONSTRUCTION_ROW,
     SLIDER_COUNT,
     STARTS,
@@ -43,6 +45,19 @@ def build(ctx: LabContext) -> None:
     """The VAE tab."""
     if not ctx.has_family("vae"):
         gr.Markdown(f"**{ctx.missing_family('vae')}**")
+    own = gr.State(None)  # this session's token for its uploaded VAE; no other session sees it
+    with gr.Accordion("Your own VAE: compare it with the shipped one", open=False):
+        gr.Markdown("Your homework's VAE `.pth` files (encoder and decoder state_dicts, or one "
+                    "dict holding both; at most 4 files of 16 MB, so a narrow VAE: the "
+                    "full-width one is for `python -m hw3lab.import_pth`). They are read "
+                    "without running any code and kept for this session only; *Random faces* "
+                    "then decodes the same latents with both models, *Reconstruction* the "
+                    "same faces.")
+        own_files = gr.File(label="Your VAE .pth files", file_count="multiple",
+                            file_types=[".pth", ".pt"], elem_id="own-vae-upload")
+        own_status = gr.Markdown(elem_id="own-vae-status")
+    own_files.upload(bind(upload_vae, ctx), own_files, [own, own_status],
+                     api_visibility="private", **INTERACTIVE)
     with gr.Tab("Latent sliders"):
         base = gr.State(None)
         labels = slider_labels()
@@ -77,16 +92,18 @@ def build(ctx: LabContext) -> None:
                                            else RECONSTRUCTION_ROW, label="Test faces"))
         button = gr.Button("Reconstruct", variant="primary")
         panel = shown("Inputs (top) and reconstructions (bottom)")
-        mse = gr.Dataframe(headers=["image", "MSE"], label="Per-image MSE", interactive=False)
-        button.click(bind(reconstruct, ctx), [files, webcam, test_count],
+        mse = gr.Dataframe(headers=RECONSTRUCTION_HEADERS, label="Per-image MSE",
+                           interactive=False)
+        button.click(bind(reconstruct, ctx), [files, webcam, test_count, own],
                      [panel, mse], api_name="vae_reconstruct", **INTERACTIVE)
     with gr.Tab("Random faces"):
         with gr.Row():
             seed = seed_box()
             count = range_slider(limits.VAE_GRID, "Faces")
-        grid = shown("Decoded from N(0, I)")
+        grid = shown("Decoded from N(0, I)", elem_id="vae-random-grid")
         gr.Button("Generate", variant="primary").click(
-            bind(random_faces, ctx), [seed, count], grid, api_name="vae_random", **INTERACTIVE)
+            bind(random_faces, ctx), [seed, count, own], grid, api_name="vae_random",
+            **INTERACTIVE)
     with gr.Tab("Interpolation"):
         with gr.Row():
             first, second = _start_inputs("From"), _start_inputs("To")
