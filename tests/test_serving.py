@@ -172,10 +172,15 @@ def test_the_janitor_tells_gradio_which_files_are_gone(tmp_path: Path,
     assert str(old) not in demo.upload_file_set and str(shown) in demo.upload_file_set
 
 
-def test_downloads_go_to_the_lab_output_folder(tmp_path: Path) -> None:
+def test_downloads_go_to_the_lab_output_folder(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     outputs = OutputFolder(tmp_path / "out")
     ctx = LabContext(make_checkpoints(tmp_path / "ckpt", methods=("dann",)), tmp_path / "none",
                      outputs=outputs)
+    # a temp folder of the test's own: other processes writing to /tmp cannot disturb it
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     before = set(os.listdir(tempfile.gettempdir()))
     _, png = gan.face(ctx, 3)
     _, gif = gan.interpolate(ctx, 1, 2, 3)

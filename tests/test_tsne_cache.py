@@ -148,9 +148,11 @@ def test_progress_place_in_line_and_a_lane_for_default_views(
 
     threads = [ask("a", f"{TASK} dann", 100, 20)]
     until(lambda: fake.running == 1)
-    threads += [ask("b", f"{TASK} dann", 150, 20), ask("c", f"{TASK} adda", 150, 20)]
-    until(lambda: lanes["other"].ahead_of(lanes["other"]._jobs[-1]) == 2
-          if len(lanes["other"]._jobs) == 2 else False)
+    # b is queued before c is asked for, so that c has two runs ahead of it (a and b)
+    threads.append(ask("b", f"{TASK} dann", 150, 20))
+    until(lambda: len(lanes["other"]._jobs) == 1)
+    threads.append(ask("c", f"{TASK} adda", 150, 20))
+    until(lambda: len(lanes["other"]._jobs) == 2)
     threads.append(ask("default", f"{TASK} adda", *DEFAULT))
     until(lambda: fake.running == 2)  # the default view runs while three others wait
     until(lambda: any("2 t-SNE runs ahead of yours" in text for text in reports["c"]))
