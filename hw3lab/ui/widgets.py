@@ -149,6 +149,23 @@ def shown(label: str, **options: Any) -> gr.Image:
     return gr.Image(label=label, interactive=False, format="png", **options)
 
 
+def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_text: str,
+                  files_label: str, key: str, inputs: tuple[gr.Component, ...] = ()
+                  ) -> tuple[gr.State, Any]:
+    """A closed accordion where a student uploads their own model's ``.pth`` files, read by
+    ``upload(ctx, *inputs, files)``: (the session's token for the model, which no other
+    session sees; the upload event, to chain what redraws with it)."""
+    own = gr.State(None)
+    with gr.Accordion(title, open=False):
+        gr.Markdown(help_text)
+        files = gr.File(label=files_label, file_count="multiple", file_types=[".pth", ".pt"],
+                        elem_id=f"own-{key}-upload")
+        status = gr.Markdown(elem_id=f"own-{key}-status")
+    uploaded = files.upload(bind(upload, ctx), [*inputs, files], [own, status],
+                            api_visibility="private", **INTERACTIVE)
+    return own, uploaded
+
+
 # The tooltips' thumbnails (28 to 32 pixels high) shown three times larger, their pixels sharp:
 # in the page's head (Gradio scopes a Blocks' css to its container, and vega-tooltip puts its
 # tooltip at the end of the document's body).

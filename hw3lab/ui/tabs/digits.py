@@ -37,6 +37,7 @@ from hw3lab.ui.widgets import (
     checked,
     decode_checked,
     interactive_plot,
+    own_model_box,
     range_slider,
     seed_box,
     shown,
@@ -50,15 +51,14 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
     gr.Markdown(data_note(ctx))
     task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
-    own = gr.State(None)  # this session's token for its uploaded model; no other session sees it
-    with gr.Accordion("Your own model: compare it with the shipped ones", open=False):
-        gr.Markdown("Your homework's `.pth` files for the chosen task, in any order: extractor "
-                    "and predictor state_dicts (or one dict holding both; DataParallel and "
-                    "ADDA layouts work). They are read without running any code, kept for "
-                    "this session only, and shown as *your model* beside the shipped ones.")
-        own_files = gr.File(label="Your .pth files", file_count="multiple",
-                            file_types=[".pth", ".pt"], elem_id="own-digits-upload")
-        own_status = gr.Markdown(elem_id="own-digits-status")
+    own, uploaded = own_model_box(
+        ctx, upload_digits,
+        "Your own model: compare it with the shipped ones",
+        "Your homework's `.pth` files for the chosen task, in any order: extractor "
+        "and predictor state_dicts (or one dict holding both; DataParallel and "
+        "ADDA layouts work). They are read without running any code, kept for "
+        "this session only, and shown as *your model* beside the shipped ones.",
+        "Your .pth files", "digits", inputs=(task,))
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -140,8 +140,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         except gr.Error:
             return gr.skip(), gr.skip(), gr.skip()
 
-    own_files.upload(bind(upload_digits, ctx), [task, own_files], [own, own_status],
-                     api_visibility="private", **INTERACTIVE).success(
+    uploaded.success(
         classify_again, [shown_input, task, sketch, uploads, example_index, own], outputs,
         api_visibility="private", **INTERACTIVE)
     task.change(bind(examples, ctx), task, gallery, api_visibility="private", **INTERACTIVE)

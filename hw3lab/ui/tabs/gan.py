@@ -20,7 +20,15 @@ from hw3lab.lab.gan import (
     shared_seeds,
 )
 from hw3lab.lab.own_models import upload_gan
-from hw3lab.ui.widgets import INTERACTIVE, bind, range_slider, seed_box, shown, user_errors
+from hw3lab.ui.widgets import (
+    INTERACTIVE,
+    bind,
+    own_model_box,
+    range_slider,
+    seed_box,
+    shown,
+    user_errors,
+)
 
 
 def build(ctx: LabContext, demo: gr.Blocks) -> None:
@@ -29,19 +37,16 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         gr.Markdown(f"**{ctx.missing_family('gan')}**")
     gr.Markdown("Each image shows its seed and the discriminator's realness (0-1). "
                 "Share seeds by copying the list, or add `?seeds=1,2,3` to the lab's URL.")
-    own = gr.State(None)  # this session's token for its uploaded GAN; no other session sees it
-    with gr.Accordion("Your own GAN: compare it with the shipped one", open=False):
-        gr.Markdown("Your homework's GAN `.pth` files (generator and discriminator "
-                    "state_dicts, in any order, or one dict holding both; at most 4 files of "
-                    "16 MB). They are read without running any code and kept for this session "
-                    "only; the seed explorer and the grid then show the same seeds' faces by "
-                    "both models (each scored by its own discriminator), and *Judge a face* "
-                    "both verdicts.")
-        own_files = gr.File(label="Your GAN .pth files", file_count="multiple",
-                            file_types=[".pth", ".pt"], elem_id="own-gan-upload")
-        own_status = gr.Markdown(elem_id="own-gan-status")
-    own_files.upload(bind(upload_gan, ctx), own_files, [own, own_status],
-                     api_visibility="private", **INTERACTIVE)
+    own, _ = own_model_box(
+        ctx, upload_gan,
+        "Your own GAN: compare it with the shipped one",
+        "Your homework's GAN `.pth` files (generator and discriminator "
+        "state_dicts, in any order, or one dict holding both; at most 4 files of "
+        "16 MB). They are read without running any code and kept for this session "
+        "only; the seed explorer and the grid then show the same seeds' faces by "
+        "both models (each scored by its own discriminator), and *Judge a face* "
+        "both verdicts.",
+        "Your GAN .pth files", "gan")
     with gr.Tab("Seed explorer"):
         with gr.Row():
             seed = seed_box(elem_id="gan-seed")

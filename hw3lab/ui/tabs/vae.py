@@ -27,6 +27,7 @@ from hw3lab.ui.widgets import (
     bind,
     checked,
     decode_checked,
+    own_model_box,
     range_slider,
     seed_box,
     shown,
@@ -45,19 +46,16 @@ def build(ctx: LabContext) -> None:
     """The VAE tab."""
     if not ctx.has_family("vae"):
         gr.Markdown(f"**{ctx.missing_family('vae')}**")
-    own = gr.State(None)  # this session's token for its uploaded VAE; no other session sees it
-    with gr.Accordion("Your own VAE: compare it with the shipped one", open=False):
-        gr.Markdown("Your homework's VAE `.pth` files (encoder and decoder state_dicts, or one "
-                    "dict holding both; at most 4 files of 16 MB, so a narrow VAE: the "
-                    "full-width one is for `python -m hw3lab.import_pth`). They are read "
-                    "without running any code and kept for this session only; *Random faces* "
-                    "then decodes the same latents with both models, *Reconstruction* the "
-                    "same faces.")
-        own_files = gr.File(label="Your VAE .pth files", file_count="multiple",
-                            file_types=[".pth", ".pt"], elem_id="own-vae-upload")
-        own_status = gr.Markdown(elem_id="own-vae-status")
-    own_files.upload(bind(upload_vae, ctx), own_files, [own, own_status],
-                     api_visibility="private", **INTERACTIVE)
+    own, _ = own_model_box(
+        ctx, upload_vae,
+        "Your own VAE: compare it with the shipped one",
+        "Your homework's VAE `.pth` files (encoder and decoder state_dicts, or one "
+        "dict holding both; at most 4 files of 16 MB, so a narrow VAE: the "
+        "full-width one is for `python -m hw3lab.import_pth`). They are read "
+        "without running any code and kept for this session only; *Random faces* "
+        "then decodes the same latents with both models, *Reconstruction* the "
+        "same faces.",
+        "Your VAE .pth files", "vae")
     with gr.Tab("Latent sliders"):
         base = gr.State(None)
         labels = slider_labels()
