@@ -5,15 +5,16 @@ Run from the repository root (``nice`` keeps it off the trainings' cores)::
     nice -n 19 .venv/bin/python bench/cpu_per_request.py [--calls 60] [--heavy-calls 4]
         [--checkpoints DIR] [--data DIR] [--only /gan_face,/digits_example]
 
-starts ``app.py`` on a free port of 127.0.0.1 (the shipped checkpoints unless
-``--checkpoints`` is given; no data unless ``--data``), calls every endpoint twice to load its
-models, then calls each one ``--calls`` times in a row (``--heavy-calls`` for t-SNE and batch
-labelling) with new seeds and settings, through ``gradio_client`` as a browser would: uploads
-first, the event through the queue, every output file downloaded. For each endpoint it prints
-the server process's CPU time (user + system, all threads, from /proc/PID/stat) per request,
-the client's own CPU time per request, and the median wall time. CPU time, unlike wall time,
-hardly depends on what else runs on the machine. Interactive endpoints' target (issue 12):
-at most 30 ms of server CPU each.
+starts ``app.py`` on a free port of 127.0.0.1 (the shipped checkpoints unless ``--checkpoints``
+is given; no data unless ``--data``), calls every endpoint twice to load its models, then calls
+each one ``--calls`` times in a row (``--heavy-calls`` for t-SNE and batch labelling) with new
+seeds and settings, through :class:`bench.light_client.LightClient` as a browser would: uploads
+first, the event through the queue, every output file downloaded (one keep-alive connection;
+with ``gradio_client`` the server answered 27 HTTP requests per call (bench/profile_server.py),
+and its CPU time counted them). For each endpoint it prints the server process's CPU time (user
++ system, all threads, from /proc/PID/stat) per request, the client's own CPU time per request,
+and the median wall time. CPU time, unlike wall time, hardly depends on what else runs on the
+machine. Interactive endpoints' target (issue 12): at most 30 ms of server CPU each.
 """
 
 from __future__ import annotations
@@ -24,21 +25,18 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gradio_client import Client  # noqa: E402
-
 from bench.endpoints import (  # noqa: E402
     ENDPOINTS,
-    SLOW_SERVER,
     cpu_seconds,
     input_files,
     rss_mb,
 )
+from bench.light_client import LightClient  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
@@ -71,13 +69,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hw3lab-cpu-") as temporary:
         work = Path(temporary)
         files = input_files(work)
-        (work / "downloads").mkdir()
         data = args.data or work / "no-data"
         with running_lab("--checkpoints", str(args.checkpoints), "--data", str(data),
                          timeout=900) \
                 as (url, _, pid):
-            client = Client(url, verbose=False, download_files=str(work / "downloads"),
-                            httpx_kwargs=SLOW_SERVER)
+            client = LightClient(url)
             endpoints = [e for e in ENDPOINTS if (chosen is None or e.name in chosen)
                          and (args.data is not None or not e.needs_data)]
             rng = random.Random(0)
@@ -87,9 +83,8 @@ def main() -> None:
             rows = []
             if chosen is None or PAGE[0] in chosen:
                 def page(_: int) -> None:
-                    for path in ("", "config"):
-                        with urllib.request.urlopen(url + path, timeout=30) as response:
-                            response.read()
+                    for path in ("/", "/config"):
+                        client.request("GET", path)
                 rows.append((*PAGE, *measure(pid, args.calls, page)))
             for endpoint in endpoints:
                 calls = args.calls if endpoint.kind == "interactive" else args.heavy_calls

@@ -12,9 +12,12 @@ where present, unless ``--checkpoints`` is given), after every endpoint is calle
   and then an upload, rarely a t-SNE (usually the default view, sometimes a new setting).
   Targets: interactive p95 under 1 s, zero errors.
 
-Both print a Markdown table per endpoint (requests served, errors, p50/p95/max latency), the
-app's resident memory, the server's CPU time (process CPU time from /proc, per request and as
-a share of one core) and the clients' own (this process: all the simulated users share it).
+Every simulated user is a :class:`bench.light_client.LightClient` (Gradio's HTTP API, uploads
+first, every output file downloaded; a few ms of CPU per request, where ``gradio_client`` took
+about 230 ms and left the lab waiting for its own clients). Both print a Markdown table per
+endpoint (requests served, errors, p50/p95/max latency), the app's resident memory, the
+server's CPU time (process CPU time from /proc, per request and as a share of one core) and the
+clients' own (this process: all the simulated users share it).
 Exact commands (run from the repository root; ``nice`` keeps the trainings first)::
 
     nice -n 19 .venv/bin/python bench/load.py --students 50 --seconds 120 --checkpoints checkpoints
@@ -31,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,17 +43,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gradio_client import Client  # noqa: E402
-
 from bench.endpoints import (  # noqa: E402
     BY_NAME,
-    SLOW_SERVER,
     TASK,
     cpu_seconds,
     input_files,
     lab_checkpoints,
     rss_mb,
 )
+from bench.light_client import LightClient  # noqa: E402
 from hw3lab import limits  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
@@ -117,7 +117,8 @@ STUDENT = [  # a person's actions, one every 2-5 s (issue 12)
           lambda r, f: (TASK, 400)),
     _uses("/tsne_run", 0.1, False, "/tsne_run (new setting)"),
 ]
-PAGE_LOAD = ("/accuracy_table", "/model_cards")  # what a browser's page load runs
+PAGE = ("/", "/config")  # what a browser fetches from the lab for the page (besides assets)
+PAGE_LOAD = ("/accuracy_table", "/model_cards")  # the events a browser's page load runs
 
 
 class Recorder:
@@ -128,7 +129,7 @@ class Recorder:
         self.seconds: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, list[str]] = defaultdict(list)
 
-    def call(self, client: Client, call: Call, arguments: tuple) -> None:
+    def call(self, client: LightClient, call: Call, arguments: tuple) -> None:
         start = time.perf_counter()
         try:
             client.predict(*arguments, api_name=call.endpoint)
@@ -146,28 +147,26 @@ class Recorder:
         return sum(len(s) for s in self.seconds.values())
 
 
-def client_loop(url: str, files: Path, downloads: Path, seed: int, deadline: float,
-                recorder: Recorder) -> None:
+def client_loop(url: str, files: Path, seed: int, deadline: float, recorder: Recorder) -> None:
     """One user: weighted random calls, back to back, until ``deadline``."""
     rng = random.Random(seed)
-    client = Client(url, verbose=False, download_files=str(downloads), httpx_kwargs=SLOW_SERVER)
+    client = LightClient(url)
     weights = [call.weight for call in CALLS]
     while time.monotonic() < deadline:
         call = rng.choices(CALLS, weights)[0]
         recorder.call(client, call, call.arguments(rng, files))
 
 
-def student_loop(url: str, files: Path, downloads: Path, seed: int, deadline: float,
-                 recorder: Recorder, think: tuple[float, float]) -> None:
+def student_loop(url: str, files: Path, seed: int, deadline: float, recorder: Recorder,
+                 think: tuple[float, float]) -> None:
     """One student: opens the page, then one action every ``think`` seconds (uniform)."""
     rng = random.Random(seed)
     time.sleep(rng.uniform(0, think[1]))  # a class does not arrive in one instant
     start = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=60) as page:
-            page.read()
-        client = Client(url, verbose=False, download_files=str(downloads),
-                        httpx_kwargs=SLOW_SERVER)
+        client = LightClient(url)
+        for path in PAGE:
+            client.request("GET", path)
         for endpoint in PAGE_LOAD:
             client.predict(api_name=endpoint)
         error = None
@@ -254,13 +253,11 @@ def main() -> None:
         work = Path(temporary)
         checkpoints = args.checkpoints or lab_checkpoints(work / "checkpoints")
         files = input_files(work)
-        (work / "downloads").mkdir()
         with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
                          timeout=900) as (url, log, pid):
             started_mb = rss_mb(pid)
             warm = Recorder()
-            warm_client = Client(url, verbose=False, download_files=str(work / "downloads"),
-                                 httpx_kwargs=SLOW_SERVER)
+            warm_client = LightClient(url)
             for call in calls:  # loads every model once, outside the timed run
                 warm.call(warm_client, call, call.arguments(random.Random(0), files))
             warm_mb = rss_mb(pid)
@@ -271,11 +268,11 @@ def main() -> None:
             deadline = begin + args.seconds
             if students:
                 threads = [threading.Thread(target=student_loop, daemon=True, args=(
-                    url, files, work / "downloads", seed, deadline, recorder, args.think))
+                    url, files, seed, deadline, recorder, args.think))
                     for seed in range(users)]
             else:
                 threads = [threading.Thread(target=client_loop, daemon=True, args=(
-                    url, files, work / "downloads", seed, deadline, recorder))
+                    url, files, seed, deadline, recorder))
                     for seed in range(users)]
             for thread in threads:
                 thread.start()

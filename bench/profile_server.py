@@ -8,13 +8,14 @@ Run from the repository root::
 
 builds the lab in this process and serves it on a free port of 127.0.0.1 (shipped checkpoints
 unless ``--checkpoints``; no data), makes ``--calls`` requests to the endpoint from a separate
-client process (through ``gradio_client``, outputs downloaded, as bench/cpu_per_request.py
-does). Every thread the server starts (uvicorn's event loop, Gradio's and anyio's workers)
-runs under its own ``cProfile.Profile(time.thread_time)``, cleared when the timed calls
-begin. Prints the server's CPU per request (the process's CPU time, and the sum of what the
-profiles measured: cProfile's own overhead makes both larger than without it), then the
-functions with the most CPU per request, inclusive (the function and what it calls) and
-exclusive (its own lines and the C code they call). Wall-clock sampling (py-spy) would
+client process (a :class:`bench.light_client.LightClient`, outputs downloaded, as
+bench/cpu_per_request.py does). Every thread the server starts (uvicorn's event loop, Gradio's
+and anyio's workers) runs under its own ``cProfile.Profile(time.thread_time)``, cleared when
+the timed calls begin. Prints the server's CPU per request (the process's CPU time, and the sum
+of what the profiles measured: cProfile's own overhead makes both larger than without it), then
+the functions with the most CPU per request, inclusive (the function and what it calls) and
+exclusive (its own lines and the C code they call).
+Wall-clock sampling (py-spy) would
 mislead here: on busy cores a thread waits for a core inside whatever it was doing.
 """
 
@@ -40,12 +41,11 @@ CLIENT = """
 import random, sys, time
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from gradio_client import Client
 from bench.endpoints import BY_NAME
+from bench.light_client import LightClient
 endpoint = BY_NAME[{endpoint!r}]
 files = Path({files!r})
-client = Client({url!r}, verbose=False, download_files={downloads!r},
-                httpx_kwargs={{"timeout": 600}})
+client = LightClient({url!r})
 rng = random.Random(1)
 for _ in range(2):
     client.predict(*endpoint.arguments(rng, files), api_name=endpoint.name)
@@ -130,8 +130,7 @@ def main() -> None:
         client = subprocess.Popen(
             [sys.executable, "-c", CLIENT.format(root=str(ROOT), endpoint=args.endpoint,
                                                  files=str(files), calls=args.calls,
-                                                 url=f"http://127.0.0.1:{port}/",
-                                                 downloads=str(work))],
+                                                 url=f"http://127.0.0.1:{port}/")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert client.stdout.readline().strip() == "warm"
         for profile in list(PROFILES):
@@ -142,9 +141,16 @@ def main() -> None:
         assert client.stdout.readline().strip() == "done"
         spent = cpu_seconds(os.getpid()) - start
         client.wait()
-        stats = pstats.Stats(PROFILES[0])
-        for profile in PROFILES[1:]:
-            stats.add(profile)
+        stats = None
+        for profile in PROFILES:
+            profile.create_stats()
+            if not profile.stats:  # a thread idle during the timed calls
+                continue
+            if stats is None:
+                stats = pstats.Stats(profile)
+            else:
+                stats.add(profile)
+        assert stats is not None, "no thread of the server ran during the timed calls"
         demo.close()
     per = 1000 / args.calls
     measured = sum(entry[2] for entry in stats.stats.values())  # exclusive times add up

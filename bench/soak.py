@@ -14,7 +14,8 @@ defaults are in hw3lab/lab/outputs.py), pruned every 5 s. ``--clients`` users th
 endpoints that write files (GAN faces and grids with their PNG downloads, GIFs, batch CSVs,
 VAE grids, reconstructions and verdicts of uploads, digit uploads), back to back, every
 request with a new seed and every upload a new file, until ``--requests`` requests or
-``--seconds`` seconds. Every few seconds it records the output folder's files and size, the
+``--seconds`` seconds (each a :class:`bench.light_client.LightClient`, which downloads every
+output file as a browser does). Every few seconds it records the output folder's files and size, the
 number of entries in the server's system temporary folder (``TMPDIR``, a folder of this bench
 that only the server uses, so others' files do not count) and the server's resident memory,
 and prints them over time, then the totals at the start and the end.
@@ -40,15 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from gradio_client import Client  # noqa: E402
-
 from bench.endpoints import (  # noqa: E402
     BY_NAME,
-    SLOW_SERVER,
     cpu_seconds,
     lab_checkpoints,
     rss_mb,
 )
+from bench.light_client import LightClient  # noqa: E402
 from hw3lab.data.examples import render_digits  # noqa: E402
 from tests.running_lab import running_lab  # noqa: E402
 
@@ -106,15 +105,13 @@ def main() -> None:
         system_temp.mkdir()
         checkpoints = args.checkpoints or lab_checkpoints(work / "checkpoints")
         outputs = work / "outputs"
-        (work / "downloads").mkdir()
         env = {"GRADIO_TEMP_DIR": str(outputs), "HW3LAB_OUTPUT_MB": str(args.output_mb),
                "HW3LAB_OUTPUT_AGE_S": str(args.output_age), "HW3LAB_OUTPUT_PRUNE_S": "5",
                "TMPDIR": str(system_temp)}
         with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
                          timeout=900, env=env) as (url, log, pid):
             rng = random.Random(0)
-            warm = Client(url, verbose=False, download_files=str(work / "downloads"),
-                          httpx_kwargs=SLOW_SERVER)
+            warm = LightClient(url)
             for endpoint in WRITERS:
                 files = new_files(rng, work / "warm" / endpoint.strip("/"))
                 warm.predict(*BY_NAME[endpoint].arguments(rng, files), api_name=endpoint)
@@ -124,8 +121,7 @@ def main() -> None:
 
             def user(seed: int) -> None:
                 mine = random.Random(seed)
-                client = Client(url, verbose=False, download_files=str(work / "downloads"),
-                                httpx_kwargs=SLOW_SERVER)
+                client = LightClient(url)
                 names, weights = list(WRITERS), list(WRITERS.values())
                 while time.monotonic() < deadline:
                     with lock:

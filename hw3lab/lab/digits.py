@@ -25,7 +25,7 @@ from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_t
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, probability_chart
-from hw3lab.lab.tsne_cache import embed
+from hw3lab.lab.tsne_cache import default_counts, embed
 from hw3lab.methods import METHODS, digit_key, task_name, title
 
 DIGIT_COLOURINGS = ("class", "domain")
@@ -235,13 +235,29 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     images = np.concatenate([source_images, target_images])
     labels = np.concatenate([source_labels, target_labels])
     domains = np.repeat([0, 1], [len(source_images), len(target_images)])
-    features = (ctx.store.model_features(model, images) if model is not None
-                else ctx.store.digit_features(images, source, target, method))
+    if model is not None:
+        features = ctx.store.model_features(model, images)
+    elif count in default_counts(f"{source}->{target} {method}"):
+        # A shipped model's features of the default views' digits: the same for every student
+        # (75 ms a method each time on one core); other counts are computed as asked.
+        features = ctx.remembered(("digit features", source, target, method, count),
+                                  lambda: ctx.store.digit_features(images, source, target,
+                                                                   method))
+    else:
+        features = ctx.store.digit_features(images, source, target, method)
     colourings = {"class": (labels, [str(d) for d in range(10)]),
                   "domain": (domains, [f"source {source}", f"target {target}"])}
     captions = tuple(f"{(source, target)[d]} test digit, label {label}"
                      for d, label in zip(domains, labels, strict=True))
     return features, images, colourings, captions
+
+
+def digit_thumbnails(ctx: LabContext, source: str, target: str, count: int,
+                     images: np.ndarray) -> list[str]:
+    """The tooltips' thumbnails of :func:`digit_features`'s ``images`` (which depend on the
+    task and the count only), encoded once."""
+    return ctx.remembered(("digit thumbnails", source, target, count),
+                          lambda: thumbnail_uris(images, DIGIT_THUMBNAIL))
 
 
 def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dict:
@@ -277,7 +293,7 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dic
                                + "; ".join(f"{t}: {p}" for t, p in panels.items()))
     images, colourings, captions = shown
     return scatter_grid(panels, {c: colourings[c] for c in DIGIT_COLOURINGS},
-                        thumbnail_uris(images, DIGIT_THUMBNAIL), captions)
+                        digit_thumbnails(ctx, source, target, count, images), captions)
 
 
 # -- batch ----------------------------------------------------------------------------------
