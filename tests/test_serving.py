@@ -20,7 +20,7 @@ from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
 from hw3lab.lab.outputs import OutputFolder
-from hw3lab.ui.app import build_lab
+from hw3lab.ui.app import QUEUE_POLL_S, build_lab
 from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
@@ -56,6 +56,8 @@ def private_lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabContext, l
 def test_every_event_declares_its_pool(private_lab: tuple[LabContext, list[str]]) -> None:
     demo = build_lab(private_lab[0])
     assert demo.fns, "no events"
+    # the idle queue's polling slowed down (fails if Gradio renames what it sets)
+    assert demo._queue.sleep_when_free == QUEUE_POLL_S
     for fn in demo.fns.values():
         what = f"event {fn.name!r} (api {fn.api_name!r})"
         assert fn.concurrency_id in POOLS, f"{what} has no pool of its own: {fn.concurrency_id}"
