@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_lab(ctx)
     Janitor(demo, outputs).start()
     # Gradio, torch and the built page are about 330,000 objects that live as long as the lab,
-    # and a full garbage collection walked them all (170-200 ms) every few requests. Frozen,
+    # and a full garbage collection walked them all (170-200 ms) whenever Python ran one. Frozen,
     # collections walk only what the requests create.
     gc.collect()
     gc.freeze()
