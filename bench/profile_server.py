@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import pstats
 import subprocess
@@ -152,10 +153,17 @@ def main() -> None:
                 stats.add(profile)
         assert stats is not None, "no thread of the server ran during the timed calls"
         demo.close()
+    for profile in PROFILES:
+        profile.disable()
+    objects = len(gc.get_objects())
+    start = time.perf_counter()
+    gc.collect()  # what one full collection costs a lab that has served (app.py freezes these)
+    full_gc_ms = (time.perf_counter() - start) * 1000
     per = 1000 / args.calls
     measured = sum(entry[2] for entry in stats.stats.values())  # exclusive times add up
     print(f"{args.endpoint}: server CPU {spent * per:.1f} ms per request under cProfile "
-          f"({args.calls} calls), {measured * per:.1f} ms in the profiles\n")
+          f"({args.calls} calls), {measured * per:.1f} ms in the profiles; one full garbage "
+          f"collection of the {objects:,} objects alive: {full_gc_ms:.0f} ms\n")
     rows = [(f"{name} ({_short(file)}:{line})", calls, exclusive, inclusive)
             for (file, line, name), (_, calls, exclusive, inclusive, _) in stats.stats.items()]
     for title, column in (("inclusive", 3), ("exclusive", 2)):

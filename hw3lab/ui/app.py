@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     ctx = LabContext(args.checkpoints, args.data, args.device, outputs)
     demo = build_lab(ctx)
     Janitor(demo, outputs).start()
-    # Gradio, torch and the built page are about 330,000 objects that live as long as the lab,
-    # and a full garbage collection walked them all (170-200 ms) whenever Python ran one. Frozen,
-    # collections walk only what the requests create.
+    # Gradio, torch and the built page are about 440,000 objects that live as long as the lab,
+    # and a full garbage collection walked them all (286 ms, bench/profile_server.py) whenever
+    # Python ran one. Frozen, collections walk only what the requests create.
     gc.collect()
     gc.freeze()
     share = args.share
