@@ -8,6 +8,7 @@ data, or runs long.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("real_data"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_temp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This process's temp folder is one of the session's: gradio_client leaves an empty
+    folder in the system temp folder for every file it downloads (30 per run of
+    tests/test_app.py), and the tests would pile them up in /tmp."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("system-temp"))
+    yield
+    tempfile.tempdir = previous
 
 
 @pytest.fixture(autouse=True)
