@@ -4,8 +4,8 @@ column) and GAN, hover and click the interactive t-SNE plots (a thumbnail in the
 clicked point shown large, the wheel zooms), see the Models tab; images must change, and the
 page fetches nothing from anywhere but the lab (no CDN). Saves screenshots to
 ``$HW3LAB_SCREENSHOTS`` (default runs/screenshots/, git-ignored; the README's pictures in
-docs/screenshots/ come from ``HW3LAB_SCREENSHOTS=docs/screenshots``). Skipped only where
-chromium is absent."""
+docs/screenshots/ come from ``python docs/screenshots.py``, the shipped checkpoints). Skipped
+only where chromium is absent."""
 
 from __future__ import annotations
 
