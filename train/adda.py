@@ -15,9 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from hw3lab import cli
-from hw3lab.checkpoints import load_modules
-from hw3lab.methods import digit_checkpoint
-from hw3lab.models import DomainDiscriminator, Extractor, Predictor
+from hw3lab.models import DomainDiscriminator
 from hw3lab.training.adda import (
     HOMEWORK_TASK_LR,
     AddaConfig,
@@ -38,7 +36,7 @@ from hw3lab.training.arguments import (
 from hw3lab.training.digits import DigitNets, for_task, run_name
 from hw3lab.training.outputs import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig
-from train.supervised import train_classifier
+from train.supervised import saved_source_model, train_classifier
 
 HELP = {
     **DIGIT_HELP,
@@ -67,13 +65,11 @@ class Pretraining:
 def source_model(setup: TrainingSetup, source: str, target: str, config: SupervisedConfig,
                  holdout: float) -> DigitNets:
     """The source-only model: loaded from --out, else pretrained and saved there."""
-    path = digit_checkpoint(setup.out, source, target, "source_only")
-    if not path.is_file():
-        return train_classifier(setup, "source_only", source, target, config, holdout,
-                                trained_by="train.adda (pretraining)")
-    nets = DigitNets(Extractor(), Predictor())  # drawn, then replaced: keeps the seed's stream
-    load_modules(path, nets.modules())
-    return nets.to(setup.device)
+    saved = saved_source_model(setup, source, target)
+    if saved is not None:
+        return saved
+    return train_classifier(setup, "source_only", source, target, config, holdout,
+                            trained_by="train.adda (pretraining)")
 
 
 @cli.command

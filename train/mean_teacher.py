@@ -11,10 +11,8 @@ import sys
 import torch
 
 from hw3lab import cli
-from hw3lab.checkpoints import load_modules
 from hw3lab.errors import UserInputError
 from hw3lab.methods import digit_checkpoint
-from hw3lab.models import Extractor, Predictor
 from hw3lab.training.arguments import (
     DIGIT_HELP,
     TrainingSetup,
@@ -24,9 +22,10 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
-from hw3lab.training.digits import DigitNets, for_task, run_name
+from hw3lab.training.digits import for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.outputs import print_metrics, save_digits
+from train.supervised import saved_source_model
 
 HELP = {
     **DIGIT_HELP,
@@ -53,14 +52,12 @@ def main(argv: list[str] | None = None) -> None:
     for source, target in tasks:
         config = setup.shortened(for_task(config_from(MeanTeacherConfig, args), source, target))
         start = digit_checkpoint(setup.out, source, target, "source_only")
-        if not start.is_file():
+        torch.manual_seed(setup.seed)
+        student = saved_source_model(setup, source, target)
+        if student is None:
             raise UserInputError(f"no source-only model at {start.name} in --out: train it "
                                  f"first with python -m train.source_only --source {source} "
                                  f"--target {target}")
-        torch.manual_seed(setup.seed)
-        student = DigitNets(Extractor(), Predictor())
-        load_modules(start, student.modules())
-        student.to(setup.device)
         train, val = setup.train_val(source, args.holdout)
         target_images = setup.labelled(target, "train").images  # labels never used
         optimizer = torch.optim.Adam([*student.extractor.parameters(),

@@ -1,10 +1,13 @@
 """What ``train.source_only`` and ``train.target_only`` share: the homework's classifier trained
-on one labelled domain (the lower and upper bounds of adaptation); ADDA's pretraining too."""
+on one labelled domain (the lower and upper bounds of adaptation); ADDA's pretraining too, and
+the saved source-only model that ADDA and the mean teacher start from."""
 
 from __future__ import annotations
 
 import torch
 
+from hw3lab.checkpoints import load_modules
+from hw3lab.methods import digit_checkpoint
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.arguments import (
     DIGIT_HELP,
@@ -39,6 +42,16 @@ def train_classifier(setup: TrainingSetup, method: str, source: str, target: str
                                                                 "holdout": holdout},
                  **metadata})
     return nets
+
+
+def saved_source_model(setup: TrainingSetup, source: str, target: str) -> DigitNets | None:
+    """The task's source-only model from --out, on the device; None if --out has none."""
+    path = digit_checkpoint(setup.out, source, target, "source_only")
+    if not path.is_file():
+        return None
+    nets = DigitNets(Extractor(), Predictor())  # drawn, then replaced: keeps the seed's stream
+    load_modules(path, nets.modules())
+    return nets.to(setup.device)
 
 
 def main(method: str, argv: list[str] | None) -> None:
