@@ -59,7 +59,8 @@ def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
         names = [f"not {colouring}", colouring]
         captions = tuple(_attribute_caption(row) for row in data.attributes[:count])
         labelled = [f"test face {i}: {caption}" for i, caption in enumerate(captions)]
-        # Decoding and encoding the faces took 1 s of a request's 1.1 s; they depend on the
+        # Decoding the faces and encoding their thumbnails was most of this view's cost (under
+        # 50 students, bench/load.py: 1.9 s at p50, 58 ms once remembered); they depend on the
         # number of points only, so every student after the first gets them at once.
         thumbnails = ctx.remembered(("face thumbnails", count), lambda: thumbnail_uris(
             _faces(ctx, latents), FACE_THUMBNAIL))

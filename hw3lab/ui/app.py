@@ -50,9 +50,10 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
         with gr.Tab("Models", id="models"):
             models.build(ctx, demo)
     demo.queue(max_size=QUEUE_SIZE)
-    # Gradio's queue looks for new events every millisecond, even with no visitor: 7% of a
-    # core for as long as the lab is up (bench/load.py's idle measurement). Every 10 ms costs
-    # an event at most 10 ms of waiting. (A private attribute: left alone where it is absent.)
+    # Gradio's queue looks for new events every millisecond, even with no visitor: an idle lab
+    # used 66-80 ms of CPU a second, 20-22 at 10 ms (bench/cpu_per_request.py prints it). Every
+    # 10 ms costs an event at most 10 ms of waiting. (A private attribute: left alone where it
+    # is absent; tests/test_serving.py fails then.)
     if hasattr(demo._queue, "sleep_when_free"):
         demo._queue.sleep_when_free = QUEUE_POLL_S
     return demo
