@@ -88,12 +88,19 @@ def _coordinates(points: np.ndarray) -> tuple[list[float], list[float]]:
     return rounded[:, 0].tolist(), rounded[:, 1].tolist()
 
 
-def _tooltip(group_title: str) -> list[dict]:
+def _tooltip(field: str, title: str) -> list[dict]:
+    """The thumbnail, number and caption of a point, then its colouring's ``field``."""
     return [{"field": IMAGE_FIELD, "title": IMAGE_FIELD},
             {"field": POINT_FIELD, "title": POINT_FIELD, "type": "quantitative",
              "format": "d"},
             {"field": "labels", "title": "labels"},
-            {"field": GROUP_FIELD, "title": group_title}]
+            {"field": field, "title": title}]
+
+
+def _spec(rows: list[dict], **layout: object) -> dict:
+    """A whole chart: its rows (every plot of it reads them) and its plots' ``layout``."""
+    return {"$schema": SCHEMA, "usermeta": {"embedOptions": EMBED_OPTIONS},
+            "padding": PADDING, "data": {"values": rows}, **layout}
 
 
 def scatter_chart(points: np.ndarray, labels: np.ndarray, names: Sequence[str], title: str,
@@ -104,9 +111,8 @@ def scatter_chart(points: np.ndarray, labels: np.ndarray, names: Sequence[str], 
     x, y = _coordinates(points)
     groups = [names[int(label)] for label in labels]
     rows = _rows(thumbnails, captions, {"x": x, "y": y, GROUP_FIELD: groups})
-    unit = _unit("x", "y", GROUP_FIELD, names, title, size, _tooltip(colouring), "zoom")
-    return {"$schema": SCHEMA, "usermeta": {"embedOptions": EMBED_OPTIONS},
-            "padding": PADDING, "data": {"values": rows}, **unit}
+    return _spec(rows, **_unit("x", "y", GROUP_FIELD, names, title, size,
+                                _tooltip(GROUP_FIELD, colouring), "zoom"))
 
 
 def scatter_grid(panels: dict[str, np.ndarray | str], colourings: dict[str, tuple[np.ndarray,
@@ -129,11 +135,9 @@ def scatter_grid(panels: dict[str, np.ndarray | str], colourings: dict[str, tupl
         columns[f"x{k}"], columns[f"y{k}"] = _coordinates(points)
         units.append({"vconcat": [
             _unit(f"x{k}", f"y{k}", name, names, f"{title} by {name}", size,
-                  _tooltip(name)[:3] + [{"field": name, "title": name}], f"zoom{k}_{c}",
+                  _tooltip(name, name), f"zoom{k}_{c}",
                   legend=k == plotted[-1])  # legends at the right only: columns colour alike
             for c, (name, (_, names)) in enumerate(colourings.items())],
             "resolve": {"scale": {"color": "independent"}}})
     rows = _rows(thumbnails, captions, columns)
-    return {"$schema": SCHEMA, "usermeta": {"embedOptions": EMBED_OPTIONS},
-            "padding": PADDING, "data": {"values": rows}, "hconcat": units,
-            "resolve": {"scale": {"color": "independent"}}}
+    return _spec(rows, hconcat=units, resolve={"scale": {"color": "independent"}})
