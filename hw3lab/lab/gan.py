@@ -33,15 +33,18 @@ def _scored(ctx: LabContext, seeds: list[int], own: Any = None) -> np.ndarray:
     discriminator) under the shipped model's."""
     ctx.require_family("gan")
     mine = own_faces(ctx, own, "gan")
-    grids = []
-    for model in (None, mine) if mine is not None else (None,):
-        faces = ctx.store.generate_faces(seeds, model)
-        scores = ctx.store.realness(faces, model)
-        captions = [f"{s}: {p:.2f}" for s, p in zip(seeds, scores, strict=True)]
-        grids.append(tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds))))
+    shipped = _scored_grid(ctx, seeds)
     if mine is None:
-        return grids[0]
-    return titled_rows([("shipped GAN", grids[0]), (OWN_TITLE, grids[1])])
+        return shipped
+    return titled_rows([("shipped GAN", shipped), (OWN_TITLE, _scored_grid(ctx, seeds, mine))])
+
+
+def _scored_grid(ctx: LabContext, seeds: list[int], model: Any = None) -> np.ndarray:
+    """One model's faces of ``seeds``, each scored by its own discriminator."""
+    faces = ctx.store.generate_faces(seeds, model)
+    scores = ctx.store.realness(faces, model)
+    captions = [f"{s}: {p:.2f}" for s, p in zip(seeds, scores, strict=True)]
+    return tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds)))
 
 
 def face(ctx: LabContext, seed: Any, own: Any = None) -> tuple[np.ndarray, str]:
