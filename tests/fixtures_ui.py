@@ -1,11 +1,18 @@
-"""Bad images for the lab's tests (random checkpoints: :mod:`tests.random_checkpoints`)."""
+"""Images for the lab's tests: bad ones to feed it, and the pixels of the ones it hands back
+(random checkpoints: :mod:`tests.random_checkpoints`)."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+
+def pixels(path: str | Path) -> np.ndarray:
+    """An image file's pixels, to compare pictures the lab hands back as files."""
+    return np.asarray(Image.open(path))
 
 
 def png_bytes(image: Image.Image, **save: object) -> bytes:

@@ -32,6 +32,7 @@ from hw3lab.methods import METHODS
 from hw3lab.models import Decoder, Discriminator, Encoder, Generator
 from hw3lab.ui.widgets import user_errors
 from tests import homework_reference as homework
+from tests.fixtures_ui import pixels
 from tests.random_checkpoints import make_checkpoints
 from tests.test_import_pth import Payload, homework_digits
 
@@ -172,13 +173,13 @@ def test_your_gan_draws_the_same_seeds(lab: LabContext, face_files: dict[str, st
                                        tmp_path: Path) -> None:
     token, message = upload_gan(lab, [face_files["D"], face_files["G"]])  # any order
     assert "generator, discriminator" in message and "for this session only" in message
-    shipped, _ = gan.face(lab, 5)
-    both, png = gan.face(lab, 5, token)
+    shipped, both = pixels(gan.face(lab, 5)), pixels(gan.face(lab, 5, token))
     assert both.shape[0] > 2 * shipped.shape[0] and both.shape[1] == shipped.shape[1]
     np.testing.assert_array_equal(both[16:16 + len(shipped)], shipped)
     assert not np.array_equal(both[-len(shipped):], shipped)  # your generator's face of 5
-    grid, seeds, _ = gan.grid(lab, 10, 4, token)
-    assert seeds == "10, 11, 12, 13" and grid.shape[0] > gan.grid(lab, 10, 4)[0].shape[0] * 2
+    grid, seeds = gan.grid(lab, 10, 4, token)
+    assert seeds == "10, 11, 12, 13"
+    assert pixels(grid).shape[0] > pixels(gan.grid(lab, 10, 4)[0]).shape[0] * 2
     upload = tmp_path / "face.png"
     Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(upload)
     _, verdict = gan.judge(lab, str(upload), token)

@@ -184,7 +184,7 @@ def test_downloads_go_to_the_lab_output_folder(tmp_path: Path,
     system_temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
     before = set(os.listdir(tempfile.gettempdir()))
-    _, png = gan.face(ctx, 3)
+    png = gan.face(ctx, 3)
     _, gif = gan.interpolate(ctx, 1, 2, 3)
     images, _ = render_digits("usps", 2)
     for i, image in enumerate(images):

@@ -23,7 +23,7 @@ from hw3lab.methods import METHODS
 from hw3lab.ui import gradio_cache
 from hw3lab.ui.app import build_lab
 from hw3lab.ui.widgets import user_errors
-from tests.fixtures_ui import bad_images, png_bytes
+from tests.fixtures_ui import bad_images, pixels, png_bytes
 from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
@@ -89,12 +89,13 @@ def test_vae_reconstruction_random_grid_and_interpolation(lab: LabContext,
 
 
 def test_gan_seeds_grid_interpolation_and_judge(lab: LabContext, tmp_path: Path) -> None:
-    image, png = gan.face(lab, 11)
-    assert Image.open(png).size == (image.shape[1], image.shape[0])
-    picture, seeds, _ = gan.grid(lab, 100, 32)
+    face = Path(gan.face(lab, 11))
+    assert face.name == "gan-seed-11.png" and Image.open(face).width > 64
+    picture, seeds = gan.grid(lab, 100, 32)
     assert seeds == ", ".join(str(s) for s in range(100, 132))
-    np.testing.assert_array_equal(gan.from_seed_list(lab, seeds)[0], picture)
-    np.testing.assert_array_equal(gan.shared_seeds(lab, {"seeds": seeds})[0], picture)
+    np.testing.assert_array_equal(pixels(gan.from_seed_list(lab, seeds)[0]), pixels(picture))
+    np.testing.assert_array_equal(pixels(gan.shared_seeds(lab, {"seeds": seeds})[0]),
+                                  pixels(picture))
     strip, gif = gan.interpolate(lab, 1, 2, 5)
     assert strip.ndim == 3 and Image.open(gif).n_frames == 8
     seen, verdict = gan.judge(lab, a_face(tmp_path))

@@ -47,38 +47,43 @@ def _scored_grid(ctx: LabContext, seeds: list[int], model: Any = None) -> np.nda
     return tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds)))
 
 
-def face(ctx: LabContext, seed: Any, own: Any = None) -> tuple[np.ndarray, str]:
+def face(ctx: LabContext, seed: Any, own: Any = None) -> str:
     """One face for ``seed`` (with its realness under it; the session's own GAN's face of the
-    same seed under it) and the same image as a PNG file."""
+    same seed under it), as a PNG named after the seed, which the image's own download button
+    saves."""
     seed = limits.SEED.check_int(seed, "the seed")
-    image = _scored(ctx, [seed], own)
-    return image, str(ctx.outputs.write_png(image, f"gan-seed-{seed}.png"))
+    return _png(ctx, _scored(ctx, [seed], own), f"gan-seed-{seed}.png")
 
 
-def random_face(ctx: LabContext, own: Any = None) -> tuple[int, np.ndarray, str]:
+def random_face(ctx: LabContext, own: Any = None) -> tuple[int, str]:
     """A face for a fresh random seed, and that seed (so it can be shared)."""
     seed = random.randrange(int(limits.SEED.high) + 1)
-    return (seed, *face(ctx, seed, own))
+    return seed, face(ctx, seed, own)
 
 
-def grid(ctx: LabContext, base_seed: Any, count: Any,
-         own: Any = None) -> tuple[np.ndarray, str, str]:
-    """Faces for seeds base..base+count-1 with their realness; the copyable seed list; a PNG."""
+def grid(ctx: LabContext, base_seed: Any, count: Any, own: Any = None) -> tuple[str, str]:
+    """Faces for seeds base..base+count-1 with their realness (a PNG), and the copyable seed
+    list."""
     base_seed = limits.SEED.check_int(base_seed, "the base seed")
     count = limits.GAN_GRID.check_int(count, "the number of faces")
     seeds = [(base_seed + i) % (int(limits.SEED.high) + 1) for i in range(count)]
     return _seed_grid(ctx, seeds, f"gan-grid-{base_seed}-{count}.png", own)
 
 
-def from_seed_list(ctx: LabContext, text: Any, own: Any = None) -> tuple[np.ndarray, str, str]:
+def from_seed_list(ctx: LabContext, text: Any, own: Any = None) -> tuple[str, str]:
     """The faces of a shared seed list ('1, 2, 3')."""
     return _seed_grid(ctx, limits.parse_seed_list(text), "gan-seeds.png", own)
 
 
-def _seed_grid(ctx: LabContext, seeds: list[int], name: str,
-               own: Any = None) -> tuple[np.ndarray, str, str]:
-    image = _scored(ctx, seeds, own)
-    return image, ", ".join(map(str, seeds)), str(ctx.outputs.write_png(image, name))
+def _seed_grid(ctx: LabContext, seeds: list[int], name: str, own: Any = None) -> tuple[str, str]:
+    return _png(ctx, _scored(ctx, seeds, own), name), ", ".join(map(str, seeds))
+
+
+def _png(ctx: LabContext, image: np.ndarray, name: str) -> str:
+    """``image`` written once to the lab's output folder. Shown from that file, it is also the
+    download: a separate download widget cost the server a second output per request (6 ms of
+    its 46 for a face, bench/cpu_per_request.py)."""
+    return str(ctx.outputs.write_png(image, name))
 
 
 def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple[np.ndarray, str]:
@@ -130,7 +135,7 @@ def judge(ctx: LabContext, upload: Any, own: Any = None) -> tuple[np.ndarray, st
     return enlarge(image, 4), verdict
 
 
-def shared_seeds(ctx: LabContext, query: dict[str, str]) -> tuple[np.ndarray, str, str] | None:
+def shared_seeds(ctx: LabContext, query: dict[str, str]) -> tuple[str, str] | None:
     """The grid of the ``seeds`` (or ``seed``) URL parameter, or None without one."""
     text = str(query.get("seeds") or query.get("seed") or "")[:1000]
     return from_seed_list(ctx, text) if text else None

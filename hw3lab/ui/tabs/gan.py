@@ -53,11 +53,9 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             show = gr.Button("Show", variant="primary")
             lucky = gr.Button("Random seed")
         single = shown("Face", height=200, elem_id="gan-face")
-        single_png = gr.File(label="Download PNG", interactive=False)
-        show.click(bind(face, ctx), [seed, own], [single, single_png], api_name="gan_face",
-                   **INTERACTIVE)
-        lucky.click(bind(random_face, ctx), own, [seed, single, single_png],
-                    api_name="gan_random", **INTERACTIVE)
+        show.click(bind(face, ctx), [seed, own], single, api_name="gan_face", **INTERACTIVE)
+        lucky.click(bind(random_face, ctx), own, [seed, single], api_name="gan_random",
+                    **INTERACTIVE)
     with gr.Tab("Attribute sliders"):
         gr.Markdown("Move a seed's face along attribute directions found in the noise space "
                     "(InterFaceGAN). The bars are what the lab's attribute classifier sees in "
@@ -93,11 +91,10 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         seed_list = gr.Textbox(label="Seeds (copy to share, or edit and press Enter)",
                                buttons=["copy"])
         picture = shown("Faces with realness")
-        grid_png = gr.File(label="Download PNG", interactive=False)
-        make.click(bind(grid, ctx), [base, count, own], [picture, seed_list, grid_png],
+        make.click(bind(grid, ctx), [base, count, own], [picture, seed_list],
                    api_name="gan_grid", **INTERACTIVE)
-        seed_list.submit(bind(from_seed_list, ctx), [seed_list, own],
-                         [picture, seed_list, grid_png], api_name="gan_seeds", **INTERACTIVE)
+        seed_list.submit(bind(from_seed_list, ctx), [seed_list, own], [picture, seed_list],
+                         api_name="gan_seeds", **INTERACTIVE)
     with gr.Tab("Interpolation"):
         with gr.Row():
             seed_a = seed_box("From seed")
@@ -117,7 +114,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
 
     def open_shared(request: gr.Request) -> tuple:
         shared = shared_seeds(ctx, dict(request.query_params))
-        return shared if shared is not None else (gr.skip(), gr.skip(), gr.skip())
+        return shared if shared is not None else (gr.skip(), gr.skip())
 
-    demo.load(user_errors(open_shared, ctx.redact), None, [picture, seed_list, grid_png],
+    demo.load(user_errors(open_shared, ctx.redact), None, [picture, seed_list],
               api_visibility="private", **INTERACTIVE)

@@ -1,0 +1,129 @@
+"""What Gradio itself costs per request, with no lab behind it: the floor under
+bench/cpu_per_request.py's numbers.
+
+Run from the repository root::
+
+    nice -n 19 .venv/bin/python bench/gradio_floor.py [--calls 200] [--components 238]
+
+serves a bare Blocks app (``--components`` hidden textboxes, as many as the lab's page has,
+plus the events below) in a child process on 127.0.0.1, calls each event ``--calls`` times
+through :class:`bench.light_client.LightClient` (outputs downloaded, as a browser shows them)
+and prints the server process's CPU time per request. The events return constants, so every
+millisecond is the framework's:
+
+- a queued event (``/call``: join the queue, read its server-sent events) with a number out;
+- the same with one 64x64 PNG image out, and with the image and a download of it (two outputs);
+- the same number and image events declared ``queue=False`` (one ``POST /run``, as the browser
+  sends them);
+- fetching one served file (``GET /gradio_api/file=``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.endpoints import cpu_seconds  # noqa: E402
+from bench.light_client import LightClient  # noqa: E402
+from tests.running_lab import free_port  # noqa: E402
+
+
+def serve(port: int, components: int) -> None:
+    """The bare app (in the child process)."""
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    import gradio as gr
+    import numpy as np
+    from PIL import Image
+
+    face = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    folder = tempfile.TemporaryDirectory(prefix="gradio-floor-")
+    face_png = str(Path(folder.name) / "face.png")
+    Image.fromarray(face).save(face_png)
+    with gr.Blocks() as demo:
+        number, out = gr.Number(), gr.Number()
+        image, download = gr.Image(format="png"), gr.File()
+        for _ in range(components):
+            gr.Textbox(visible=False)
+        for queued in (True, False):
+            suffix = "" if queued else "_direct"
+            gr.Button().click(lambda x: x, number, out, api_name="number" + suffix,
+                              queue=queued)
+            gr.Button().click(lambda x: face, number, image, api_name="image" + suffix,
+                              queue=queued)
+        gr.Button().click(lambda x: (face, face_png), number, [image, download],
+                          api_name="image_and_download")
+    demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--components", type=int, default=238)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.components)
+        return
+    port = free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--components",
+                               str(args.components)], stdout=subprocess.DEVNULL)
+    try:
+        client = connect(f"http://127.0.0.1:{port}")
+
+        def direct(name: str) -> None:
+            body = json.dumps({"data": [1], "session_hash": client.session}).encode()
+            answer = client.request("POST", f"/gradio_api/run/{name}", body,
+                                    {"Content-Type": "application/json"})
+            client._download_files(json.loads(answer)["data"])
+
+        served = urlsplit(client.predict(1, api_name="/image")[0]["url"]).path
+        calls = {
+            "queued event, a number out": lambda: client.predict(1, api_name="/number"),
+            "queued event, one PNG out": lambda: client.predict(1, api_name="/image"),
+            "queued event, the PNG and its download": lambda: client.predict(
+                1, api_name="/image_and_download"),
+            "queue=False event, a number out": lambda: direct("number_direct"),
+            "queue=False event, one PNG out": lambda: direct("image_direct"),
+            "GET one served file": lambda: client.request("GET", served),
+        }
+        print(f"Gradio's own server CPU per request ({args.components} other components on "
+              f"the page, {args.calls} calls each)\n")
+        print("| request | server CPU ms/request |\n|---|---:|")
+        for name, call in calls.items():
+            for _ in range(5):
+                call()
+            start = cpu_seconds(server.pid)
+            for _ in range(args.calls):
+                call()
+            print(f"| {name} | {(cpu_seconds(server.pid) - start) / args.calls * 1000:.1f} |",
+                  flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def connect(url: str, timeout_s: float = 120.0) -> LightClient:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            client = LightClient(url)
+            client.predict(1, api_name="/number")
+            return client
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()
