@@ -17,6 +17,7 @@ from hw3lab.lab import LabContext, digits, gan, tsne, vae
 from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Decoder, Encoder
 from hw3lab.ui.widgets import user_errors
+from tests.fixtures_ui import pixels
 from tests.random_checkpoints import TASK
 
 TASK_NAME = "->".join(TASK)
@@ -37,7 +38,7 @@ def serves_faces_and_digits(ctx: LabContext, faces: tuple[str, ...] = ("vae", "g
     if "vae" in faces:
         assert vae.random_faces(ctx, 0, 4).ndim == 3
     if "gan" in faces:
-        assert gan.face(ctx, 0)[0].ndim == 3
+        assert pixels(gan.face(ctx, 0)).ndim == 3
     _, _, table = digits.classify_example(ctx, TASK_NAME, 0)
     assert table[0][1].endswith("%)")  # source-only still classifies
 
