@@ -21,12 +21,8 @@ millisecond is the framework's:
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,12 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.endpoints import cpu_seconds  # noqa: E402
 from bench.light_client import LightClient  # noqa: E402
-from tests.running_lab import free_port  # noqa: E402
+from tests.running_lab import free_port, running_server  # noqa: E402
 
 
 def serve(port: int, components: int) -> None:
-    """The bare app (in the child process)."""
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    """The bare app (in the child process, which :func:`running_server` starts offline and
+    without analytics)."""
     import gradio as gr
     import numpy as np
     from PIL import Image
@@ -75,25 +71,17 @@ def main() -> None:
         serve(args.serve, args.components)
         return
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--components",
-                               str(args.components)], stdout=subprocess.DEVNULL)
-    try:
-        client = connect(f"http://127.0.0.1:{port}")
-
-        def direct(name: str) -> None:
-            body = json.dumps({"data": [1], "session_hash": client.session}).encode()
-            answer = client.request("POST", f"/gradio_api/run/{name}", body,
-                                    {"Content-Type": "application/json"})
-            client._download_files(json.loads(answer)["data"])
-
+    with running_server([__file__, "--serve", str(port), "--components", str(args.components)],
+                        port, timeout=120) as (url, _, pid):
+        client = LightClient(url)
         served = urlsplit(client.predict(1, api_name="/image")[0]["url"]).path
         calls = {
             "queued event, a number out": lambda: client.predict(1, api_name="/number"),
             "queued event, one PNG out": lambda: client.predict(1, api_name="/image"),
             "queued event, the PNG and its download": lambda: client.predict(
                 1, api_name="/image_and_download"),
-            "queue=False event, a number out": lambda: direct("number_direct"),
-            "queue=False event, one PNG out": lambda: direct("image_direct"),
+            "queue=False event, a number out": lambda: client.run(1, api_name="/number_direct"),
+            "queue=False event, one PNG out": lambda: client.run(1, api_name="/image_direct"),
             "GET one served file": lambda: client.request("GET", served),
         }
         print(f"Gradio's own server CPU per request ({args.components} other components on "
@@ -102,27 +90,11 @@ def main() -> None:
         for name, call in calls.items():
             for _ in range(5):
                 call()
-            start = cpu_seconds(server.pid)
+            start = cpu_seconds(pid)
             for _ in range(args.calls):
                 call()
-            print(f"| {name} | {(cpu_seconds(server.pid) - start) / args.calls * 1000:.1f} |",
+            print(f"| {name} | {(cpu_seconds(pid) - start) / args.calls * 1000:.1f} |",
                   flush=True)
-    finally:
-        server.terminate()
-        server.wait(30)
-
-
-def connect(url: str, timeout_s: float = 120.0) -> LightClient:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            client = LightClient(url)
-            client.predict(1, api_name="/number")
-            return client
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
 
 
 if __name__ == "__main__":

@@ -113,5 +113,15 @@ class LightClient:
         self._download_files(data)
         return data
 
+    def run(self, *arguments: Any, api_name: str) -> list[Any]:
+        """Run an event declared ``queue=False`` as the browser sends one: a single
+        ``POST /gradio_api/run/NAME``, no queue; its outputs."""
+        body = json.dumps({"data": self._uploaded(list(arguments)),
+                           "session_hash": self.session}).encode()
+        data = json.loads(self.request("POST", f"{PREFIX}/run/{api_name.lstrip('/')}", body,
+                                       {"Content-Type": "application/json"}))["data"]
+        self._download_files(data)
+        return data
+
     def close(self) -> None:
         self.connection.close()

@@ -31,12 +31,21 @@ def running_lab(*args: str, timeout: float = 60.0,
     """``python app.py ARGS`` on a free port of 127.0.0.1; yields its URL once the first page
     serves, the file its output goes to and its process id; stops it afterwards."""
     port = free_port()
+    with running_server([str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port),
+                         *args], port, timeout, env) as started:
+        yield started
+
+
+@contextmanager
+def running_server(script: list[str], port: int, timeout: float = 60.0,
+                   env: dict[str, str] | None = None) -> Iterator[tuple[str, Path, int]]:
+    """``python SCRIPT...``, a web server that listens on ``port`` of 127.0.0.1, started as
+    :func:`running_lab` starts the lab."""
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
                    **(env or {})}
     log = Path(tempfile.mkdtemp(prefix="hw3lab-lab-")) / "app.log"
     with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1",
-                                    "--port", str(port), *args], cwd=ROOT, env=environment,
+        process = subprocess.Popen([sys.executable, *script], cwd=ROOT, env=environment,
                                    stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
