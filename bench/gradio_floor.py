@@ -41,6 +41,8 @@ def serve(port: int, components: int) -> None:
     import numpy as np
     from PIL import Image
 
+    from hw3lab.ui.widgets import shown
+
     face = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
     folder = tempfile.TemporaryDirectory(prefix="gradio-floor-")
     face_png = str(Path(folder.name) / "face.png")
@@ -58,6 +60,7 @@ def serve(port: int, components: int) -> None:
                               queue=queued)
         gr.Button().click(lambda x: (face, face_png), number, [image, download],
                           api_name="image_and_download")
+        gr.Button().click(lambda x: face, number, shown("inline"), api_name="image_inline")
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
 
 
@@ -80,6 +83,8 @@ def main() -> None:
             "queued event, one PNG out": lambda: client.predict(1, api_name="/image"),
             "queued event, the PNG and its download": lambda: client.predict(
                 1, api_name="/image_and_download"),
+            "queued event, one PNG inline (data: URL)": lambda: client.predict(
+                1, api_name="/image_inline"),
             "queue=False event, a number out": lambda: client.run(1, api_name="/number_direct"),
             "queue=False event, one PNG out": lambda: client.run(1, api_name="/image_direct"),
             "GET one served file": lambda: client.request("GET", served),

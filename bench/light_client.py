@@ -86,7 +86,8 @@ class LightClient:
     def _download_files(self, value: Any) -> None:
         if isinstance(value, dict):
             if value.get("url") and value.get("meta", {}).get("_type") == "gradio.FileData":
-                self.request("GET", urlsplit(value["url"]).path)
+                if not value["url"].startswith("data:"):  # inline: nothing to fetch
+                    self.request("GET", urlsplit(value["url"]).path)
                 return
             for item in value.values():
                 self._download_files(item)

@@ -62,10 +62,12 @@ PROFILES: list[cProfile.Profile] = []
 
 
 def profile_every_thread() -> None:
-    """Run every thread started from now on under its own CPU-time cProfile."""
-    original = threading.Thread.run
+    """Run every thread started from now on under its own CPU-time cProfile. (Wrapped around
+    ``Thread._bootstrap_inner``, not ``run``: anyio's worker threads, where Gradio runs the
+    callbacks, override ``run``, and a wrapped ``run`` left them out of the profile.)"""
+    original = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 
-    def run(self: threading.Thread) -> None:
+    def bootstrap_inner(self: threading.Thread) -> None:
         profile = cProfile.Profile(time.thread_time)
         PROFILES.append(profile)
         profile.enable()
@@ -74,7 +76,7 @@ def profile_every_thread() -> None:
         finally:
             profile.disable()
 
-    threading.Thread.run = run  # type: ignore[method-assign]
+    threading.Thread._bootstrap_inner = bootstrap_inner  # type: ignore[attr-defined]
 
 
 def _short(filename: str) -> str:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -13,6 +15,18 @@ from PIL import Image
 def pixels(path: str | Path) -> np.ndarray:
     """An image file's pixels, to compare pictures the lab hands back as files."""
     return np.asarray(Image.open(path))
+
+
+INLINE_PNG = "data:image/png;base64,"
+
+
+def picture(output: Any) -> Image.Image:
+    """An output image as an API client gets it: inline in the answer (the lab's pictures,
+    hw3lab.ui.widgets.inline_png) or a file the client downloaded (a GIF)."""
+    if isinstance(output, dict):
+        assert output["url"].startswith(INLINE_PNG), output["url"][:40]
+        return Image.open(io.BytesIO(base64.b64decode(output["url"][len(INLINE_PNG):])))
+    return Image.open(output)
 
 
 def png_bytes(image: Image.Image, **save: object) -> bytes:

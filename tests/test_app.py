@@ -17,7 +17,7 @@ from PIL import Image
 from hw3lab.data.examples import render_digits
 from hw3lab.lab.vae import SLIDER_COUNT
 from tests.conftest import RunningLab
-from tests.fixtures_ui import bad_images
+from tests.fixtures_ui import bad_images, picture
 from tests.running_lab import running_lab
 
 pytestmark = pytest.mark.slow
@@ -40,8 +40,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def is_image(path: str) -> bool:
-    with Image.open(path) as image:
+def is_image(output: object) -> bool:
+    with picture(output) as image:
         return image.width > 10 and image.height > 10
 
 
@@ -68,7 +68,7 @@ def test_vae_endpoints(client: Client, files: Path) -> None:
 
 def test_gan_endpoints(client: Client, files: Path) -> None:
     face = client.predict(5, api_name="/gan_face")
-    assert is_image(face) and Path(face).name == "gan-seed-5.png"  # what its download saves
+    assert is_image(face) and face["orig_name"] == "gan-seed-5.png"  # what its download saves
     grid, seeds = client.predict(10, 32, api_name="/gan_grid")
     assert is_image(grid) and seeds.startswith("10, 11, 12")
     assert client.predict("4, 8", api_name="/gan_seeds")[1] == "4, 8"
@@ -132,19 +132,16 @@ def test_auth_refuses_anonymous_clients(running: RunningLab) -> None:
         Client(running.url, verbose=False)
 
 
-def test_identical_outputs_never_rewrite_a_served_file(client: Client,
-                                                       running: RunningLab) -> None:
-    """Gradio's image cache, as the lab serves it (hw3lab/ui/gradio_cache.py): the same image
-    produced again leaves the served file untouched, so a download in progress never reads a
-    file being rewritten (Gradio's own cache rewrites it in place)."""
+def test_pictures_come_inline_and_leave_no_file(client: Client, running: RunningLab) -> None:
+    """The lab's pictures are answered inside the event (hw3lab.ui.widgets.inline_png): a
+    request writes nothing to Gradio's cache, and the browser fetches nothing more."""
     client.predict(424242, api_name="/gan_face")
-    written = {path: path.stat() for path in running.gradio_cache.rglob("image.png")}
-    assert written, "the lab wrote no image to Gradio's cache"
-    client.predict(424242, api_name="/gan_face")
-    for path, before in written.items():
-        after = path.stat()
-        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), path
-    assert not list(running.gradio_cache.rglob("*.tmp"))
+    before = {path for path in running.gradio_cache.rglob("*") if path.is_file()}
+    face = client.predict(424243, api_name="/gan_face")
+    seen, chart, _ = client.predict(TASK, 3, api_name="/digits_example")
+    assert all(is_image(output) for output in (face, seen, chart))
+    after = {path for path in running.gradio_cache.rglob("*") if path.is_file()}
+    assert {path.name for path in after - before} <= {"gan-seed-424243.png"}  # the lab's own
 
 
 def test_share_without_internet_keeps_serving_locally(tmp_path: Path) -> None:

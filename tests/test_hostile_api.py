@@ -27,7 +27,7 @@ from hw3lab import limits
 from hw3lab.data.examples import render_digits
 from hw3lab.lab.vae import SLIDER_COUNT
 from tests.conftest import AUTH, RunningLab
-from tests.fixtures_ui import bad_images
+from tests.fixtures_ui import bad_images, picture
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -95,8 +95,7 @@ def assert_clear(message: str, what: str) -> None:
 
 
 def still_serves(client: Client) -> None:
-    face = client.predict(1, api_name="/gan_face")
-    assert Image.open(face).width > 10
+    assert picture(client.predict(1, api_name="/gan_face")).width > 10
 
 
 ENDPOINTS: dict[str, tuple[list[Any], list[int], list[int]]] = {
@@ -251,7 +250,7 @@ def test_no_file_outside_the_lab_is_served(http: httpx.Client, client: Client) -
         assert event == "error" and "not uploaded" in message.replace("was not", "not"), message
     # The lab's own outputs are served (the refusals above are not just a broken route); the
     # server's path, from a raw call (gradio_client hands back its own downloaded copy).
-    event, outputs = raw_call(http, "gan_face", '{"data": [1]}')
+    event, outputs = raw_call(http, "gan_interpolate", '{"data": [1, 2, 4]}')
     assert event == "complete", outputs
-    served = http.get("gradio_api/file=" + json.loads(outputs)[0]["path"])
+    served = http.get("gradio_api/file=" + json.loads(outputs)[1]["path"])  # the GIF
     assert served.status_code == 200 and Image.open(io.BytesIO(served.content)).width > 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
 from hw3lab.lab.outputs import OutputFolder
-from hw3lab.ui.app import QUEUE_POLL_S, build_lab
+from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
 from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
@@ -58,6 +59,10 @@ def test_every_event_declares_its_pool(private_lab: tuple[LabContext, list[str]]
     assert demo.fns, "no events"
     # the idle queue's polling slowed down (fails if Gradio renames what it sets)
     assert demo._queue.sleep_when_free == QUEUE_POLL_S
+    # and it neither summarises its events after each one nor keeps 10,000 of them
+    assert demo._queue.ANAYLTICS_CACHE_FREQUENCY == sys.maxsize
+    assert demo._queue.ANALYTICS_MAX_EVENTS == QUEUE_RECORDS
+    assert QUEUE_RECORDS > QUEUE_SIZE + sum(POOLS.values())  # records of every event in flight
     for fn in demo.fns.values():
         what = f"event {fn.name!r} (api {fn.api_name!r})"
         assert fn.concurrency_id in POOLS, f"{what} has no pool of its own: {fn.concurrency_id}"

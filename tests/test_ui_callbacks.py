@@ -234,6 +234,19 @@ def test_missing_checkpoints_degrade_to_a_message(tmp_path: Path) -> None:
     assert digits.accuracy_table(empty)[0][-1] == "not trained"
 
 
+def test_gradios_image_cache_writes_each_picture_once(tmp_path: Path) -> None:
+    """The lab's replacement of Gradio's image cache (what a gallery's pictures go through):
+    the same picture again is served from its file, which is not rewritten in place, so a
+    download in progress never reads a file being rewritten (Gradio's own cache rewrites it)."""
+    image = Image.fromarray(np.arange(48, dtype=np.uint8).reshape(4, 4, 3))
+    first = Path(gradio_cache.save_pil_to_cache(image, str(tmp_path), "image", "png"))
+    written = first.stat()
+    again = Path(gradio_cache.save_pil_to_cache(image.copy(), str(tmp_path), "image", "png"))
+    assert again == first and again.stat().st_ino == written.st_ino
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(image))
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
 def test_a_changed_gradio_stops_the_lab_from_starting(monkeypatch: pytest.MonkeyPatch) -> None:
     def other(img: Image.Image, cache_dir: str, format: str = "png") -> str:
         return cache_dir

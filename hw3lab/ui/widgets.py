@@ -4,21 +4,26 @@ charts whose clicked point comes back to the lab."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 import json
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
+import numpy as np
 from gradio.components.plot import PlotData
+from gradio.data_classes import ImageData
 from PIL import Image
 
 from hw3lab import limits
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
+from hw3lab.lab.outputs import png_bytes
 from hw3lab.lab.tsne_cache import reporting
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,10 +148,27 @@ def seed_box(label: str = "Seed", value: int = 0, **options: Any) -> gr.Number:
     return checked(gr.Number(value=value, precision=0, label=label, **options))
 
 
+def inline_png(value: np.ndarray | Image.Image | str | Path | None) -> ImageData | None:
+    """An output picture inside the event's answer, as a ``data:`` URL of its PNG: Gradio
+    stores a file for every output image and the browser then fetches it, which cost the
+    server 7 ms more per picture than the answer itself (bench/gradio_floor.py). A path (a
+    named PNG the lab wrote) keeps its file name, which the image's download button saves."""
+    if value is None:
+        return None
+    if isinstance(value, str | Path):
+        data, name = Path(value).read_bytes(), Path(value).name
+    else:
+        data, name = png_bytes(value), "image.png"
+    return ImageData(url="data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+                     orig_name=name, mime_type="image/png", size=len(data))
+
+
 def shown(label: str, **options: Any) -> gr.Image:
-    """An output image sent as PNG, so faces and plots stay exact (Gradio's default is a lossy
-    WebP)."""
-    return gr.Image(label=label, interactive=False, format="png", **options)
+    """An output image sent inline as PNG (:func:`inline_png`), so faces and plots stay exact
+    (Gradio's default is a lossy WebP)."""
+    image = gr.Image(label=label, interactive=False, format="png", **options)
+    image.postprocess = inline_png  # type: ignore[method-assign]
+    return image
 
 
 def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_text: str,
