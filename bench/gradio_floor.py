@@ -26,6 +26,9 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
+from PIL import Image
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -41,6 +44,7 @@ def serve(port: int, components: int) -> None:
     import numpy as np
     from PIL import Image
 
+    from hw3lab.ui.app import no_monitoring_summary
     from hw3lab.ui.widgets import shown
 
     face = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
@@ -61,6 +65,11 @@ def serve(port: int, components: int) -> None:
         gr.Button().click(lambda x: (face, face_png), number, [image, download],
                           api_name="image_and_download")
         gr.Button().click(lambda x: face, number, shown("inline"), api_name="image_inline")
+        gr.Button().click(lambda files: 1, gr.File(file_count="multiple"), out,
+                          api_name="file_in")
+        gr.Button().click(lambda sketch: 1, gr.Sketchpad(), out, api_name="sketch_in")
+    demo.queue()
+    no_monitoring_summary(demo._queue)  # as the lab serves
     demo.launch(server_name="127.0.0.1", server_port=port, quiet=True)
 
 
@@ -78,6 +87,11 @@ def main() -> None:
                         port, timeout=120) as (url, _, pid):
         client = LightClient(url)
         served = urlsplit(client.predict(1, api_name="/image")[0]["url"]).path
+        folder = tempfile.TemporaryDirectory(prefix="gradio-floor-client-")
+        digit = Path(folder.name) / "digit.png"
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (280, 280, 4), np.uint8)
+                        ).save(digit)
+        upload = {"path": str(digit), "meta": {"_type": "gradio.FileData"}}
         calls = {
             "queued event, a number out": lambda: client.predict(1, api_name="/number"),
             "queued event, one PNG out": lambda: client.predict(1, api_name="/image"),
@@ -85,6 +99,11 @@ def main() -> None:
                 1, api_name="/image_and_download"),
             "queued event, one PNG inline (data: URL)": lambda: client.predict(
                 1, api_name="/image_inline"),
+            "queued event, one uploaded PNG in (upload + event), a number out":
+                lambda: client.predict([upload], api_name="/file_in"),
+            "queued event, a sketch in (its PNG uploaded), a number out":
+                lambda: client.predict({"background": None, "layers": [], "composite": upload},
+                                       api_name="/sketch_in"),
             "queue=False event, a number out": lambda: client.run(1, api_name="/number_direct"),
             "queue=False event, one PNG out": lambda: client.run(1, api_name="/image_direct"),
             "GET one served file": lambda: client.request("GET", served),
