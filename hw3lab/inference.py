@@ -31,6 +31,7 @@ from hw3lab.checkpoints import (
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
 from hw3lab.errors import few
 from hw3lab.fast_inference import (
+    FastClassifier,
     FastDiscriminator,
     FastEncoder,
     fast_decoder,
@@ -77,8 +78,9 @@ def digit_methods(directory: Path, source: str, target: str) -> list[str]:
 class DigitModel:
     """An extractor and the predictor it feeds, with the input recipe it was trained on.
 
-    ``fast`` is the extractor with BatchNorm folded in (:mod:`hw3lab.fast_inference`), used
-    for inference; ``extractor`` stays the plain module (AdaBN and the benches adapt it).
+    ``fast`` is the extractor with BatchNorm folded in and ``fast_head`` the predictor as one
+    module (:mod:`hw3lab.fast_inference`), used for inference; ``extractor`` and ``predictor``
+    stay the plain modules (AdaBN and the benches adapt the extractor).
     """
 
     extractor: Extractor
@@ -86,6 +88,7 @@ class DigitModel:
     grey: bool
     metadata: dict[str, Any]
     fast: torch.nn.Module
+    fast_head: torch.nn.Module
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 512) features."""
@@ -93,7 +96,7 @@ class DigitModel:
 
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 10) class probabilities."""
-        return self.predictor(self.features(images)).exp()
+        return self.fast_head(self.features(images)).exp()
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,8 @@ class ModelStore:
         for module in (extractor, predictor):
             module.to(self.device).eval().requires_grad_(False)
         return DigitModel(extractor, predictor, grey, metadata,
-                          fast_extractor(extractor).to(self.device))
+                          fast_extractor(extractor).to(self.device),
+                          FastClassifier(predictor).to(self.device))
 
     def face_model(self, family: str, modules: dict[str, torch.nn.Module]) -> FaceModel:
         """A loaded VAE (encoder, decoder) or GAN (generator, discriminator), such as a

@@ -7,13 +7,14 @@ import torch
 from torch import nn
 
 from hw3lab.fast_inference import (
+    FastClassifier,
     FastDiscriminator,
     FastEncoder,
     fast_decoder,
     fast_extractor,
     fast_generator,
 )
-from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator
+from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
 
 
 def trained_looking(module: nn.Module) -> nn.Module:
@@ -69,3 +70,6 @@ def test_gan_and_digit_extractor() -> None:
     extractor = trained_looking(Extractor())
     digits = torch.rand(4, 3, 28, 28) * 2 - 1
     close(fast_extractor(extractor)(digits), extractor(digits))
+    predictor = trained_looking(Predictor())
+    features = torch.randn(4, 512)
+    close(FastClassifier(predictor)(features), predictor(features))
