@@ -31,10 +31,10 @@ from PIL import Image
 
 MB = 2**20
 # Caps for a shared lab, overridable by environment variables (the soak bench sets small ones
-# to show the folder levelling off within minutes). A picture is fetched by the browser at
-# once; only downloads ("Download PNG", the batch CSV) are fetched later, and an hour covers
-# a lab session. 50 students write about 1 MB/s, so the size cap binds first under full load:
-# files then live about 8 minutes, never less than MIN_AGE_S.
+# to show the folder levelling off within minutes). Pictures are sent inside the answers
+# (hw3lab.ui.widgets.inline_png); what is fetched from here (uploads, GIFs, the batch CSV) is
+# fetched within a lab session, which an hour covers. Under full load the size cap binds
+# first: files then live minutes, never less than MIN_AGE_S.
 MAX_BYTES = int(float(os.environ.get("HW3LAB_OUTPUT_MB", "512")) * MB)
 MAX_AGE_S = float(os.environ.get("HW3LAB_OUTPUT_AGE_S", "3600"))
 PRUNE_EVERY_S = float(os.environ.get("HW3LAB_OUTPUT_PRUNE_S", "30"))
