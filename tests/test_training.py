@@ -21,7 +21,12 @@ from hw3lab.training.common import (
     progress_fraction,
 )
 from hw3lab.training.digits import DigitNets, Labelled, adapt_batchnorm, holdout
-from hw3lab.training.mean_teacher import aligned, balance_penalty, update_teacher
+from hw3lab.training.mean_teacher import (
+    aligned,
+    balance_penalty,
+    update_teacher,
+    within_band,
+)
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
 from hw3lab.training.vae import reconstruction_mse
 
@@ -156,6 +161,22 @@ def test_alignment_demotes_the_class_the_teacher_over_predicts() -> None:
     result = aligned(probabilities, running_mean)
     assert torch.allclose(result.sum(1), torch.ones(2))
     assert (result[:, 1] > result[:, 0]).all()
+
+
+def test_the_band_keeps_a_plausible_class_mix_and_pulls_an_extreme_one_to_its_edge() -> None:
+    uneven = torch.tensor([0.14, 0.13, 0.10, 0.09, 0.09, 0.08, 0.09, 0.09, 0.08, 0.11])
+    assert torch.allclose(within_band(uneven, 1.5), uneven)  # every share in [1/15, 3/20]
+    assert torch.allclose(within_band(uneven, 1.0), torch.full((10,), 0.1))
+    collapsed = torch.tensor([0.05] * 9 + [0.55])  # a third of MNIST-M called an 8, and more
+    pulled = within_band(collapsed, 1.5)
+    assert pulled[9] < 0.25 and torch.allclose(pulled.sum(), torch.tensor(1.0))
+    # alignment inside the band changes nothing; outside it demotes the over-predicted class
+    probabilities = torch.tensor([[0.3, 0.7] + [0.0] * 8])
+    assert torch.allclose(aligned(probabilities, uneven, 1.5), probabilities)
+    assert aligned(probabilities[:, [9, 1, 2, 3, 4, 5, 6, 7, 8, 0]], collapsed, 1.5)[0, 0] < 0.3
+    inside = uneven.expand(4, 10).log()
+    assert balance_penalty(inside, 1.5).abs() < 1e-6 < balance_penalty(inside, 1.0)
+    assert balance_penalty(collapsed.expand(4, 10).log(), 1.5) > 0.1
 
 
 def test_balance_penalty_is_zero_only_for_a_uniform_mean_prediction() -> None:

@@ -32,8 +32,12 @@ HELP = {
     "batch_size": "images per domain in each step",
     "ema": "the teacher's weight decay: teacher <- ema * teacher + (1 - ema) * student",
     "threshold": "a target image counts only where the teacher's (aligned) confidence is above",
-    "align": "distribution alignment: divide the teacher's probabilities by their running mean",
-    "balance_weight": "weight of KL(mean target prediction || uniform)",
+    "prior_band": "the target class mix the alignment and balance term aim for: the running "
+                  "mean prediction, each class's share clamped to within this factor of "
+                  "uniform (1: a uniform prior)",
+    "align": "distribution alignment: scale the teacher's probabilities by the target class "
+             "mix over their running mean",
+    "balance_weight": "weight of KL(mean target prediction || its class mix within the band)",
     "source_weight": "weight of the labelled source loss",
     "augment": "the student sees augmented views (see hw3lab.data.transforms.augment_digits)",
     "adapt_bn": "AdaBN: recompute BatchNorm statistics on the target images at the end",
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     add_digit_task(parser)
     add_config(parser, MeanTeacherConfig, HELP, per_task=("grey",))
     args = parser.parse_args(argv)
+    if not args.prior_band >= 1.0:
+        parser.error("--prior-band must be at least 1 (1: a uniform prior)")
     tasks = digit_tasks(parser, args)
     setup = TrainingSetup.from_args(args)
     for source, target in tasks:
