@@ -6,15 +6,19 @@ Run from the repository root::
     nice -n 19 .venv/bin/python bench/gradio_floor.py [--calls 200] [--components 238]
 
 serves a bare Blocks app (``--components`` hidden textboxes, as many as the lab's page has,
-plus the events below) in a child process on 127.0.0.1, calls each event ``--calls`` times
-through :class:`bench.light_client.LightClient` (outputs downloaded, as a browser shows them)
-and prints the server process's CPU time per request. The events return constants, so every
-millisecond is the framework's:
+plus the events below; its queue set as the lab's, :func:`hw3lab.ui.app.no_monitoring_summary`)
+in a child process on 127.0.0.1, calls each event ``--calls`` times through
+:class:`bench.light_client.LightClient` (uploads first and output files downloaded, as a
+browser does) and prints the server process's CPU time per request. The events return
+constants, so every millisecond is the framework's:
 
 - a queued event (``/call``: join the queue, read its server-sent events) with a number out;
-- the same with one 64x64 PNG image out, and with the image and a download of it (two outputs);
-- the same number and image events declared ``queue=False`` (one ``POST /run``, as the browser
-  sends them);
+- the same with one 64x64 PNG image out (a file Gradio serves), with the image and a download
+  of it (two outputs), and with the image inline (:func:`hw3lab.ui.widgets.inline_png`, as the
+  lab sends its pictures);
+- the same with an uploaded PNG in, and with a sketch in (its PNG uploaded), a number out;
+- the number and file-image events declared ``queue=False`` (one ``POST /run``, as the
+  browser sends them);
 - fetching one served file (``GET /gradio_api/file=``).
 """
 
