@@ -45,8 +45,6 @@ def serve(port: int, components: int) -> None:
     """The bare app (in the child process, which :func:`running_server` starts offline and
     without analytics)."""
     import gradio as gr
-    import numpy as np
-    from PIL import Image
 
     from hw3lab.ui.app import no_monitoring_summary
     from hw3lab.ui.widgets import shown

@@ -98,8 +98,7 @@ class LightClient:
     def predict(self, *arguments: Any, api_name: str) -> list[Any]:
         """Run the event named ``api_name`` (e.g. "/gan_face"); its outputs."""
         name = api_name.lstrip("/")
-        body = json.dumps({"data": self._uploaded(list(arguments)),
-                           "session_hash": self.session}).encode()
+        body = self._body(arguments)
         event = json.loads(self.request("POST", f"{PREFIX}/call/{name}", body,
                                         {"Content-Type": "application/json"}))["event_id"]
         stream = self.request("GET", f"{PREFIX}/call/{name}/{event}").decode()
@@ -117,12 +116,16 @@ class LightClient:
     def run(self, *arguments: Any, api_name: str) -> list[Any]:
         """Run an event declared ``queue=False`` as the browser sends one: a single
         ``POST /gradio_api/run/NAME``, no queue; its outputs."""
-        body = json.dumps({"data": self._uploaded(list(arguments)),
-                           "session_hash": self.session}).encode()
+        body = self._body(arguments)
         data = json.loads(self.request("POST", f"{PREFIX}/run/{api_name.lstrip('/')}", body,
                                        {"Content-Type": "application/json"}))["data"]
         self._download_files(data)
         return data
+
+    def _body(self, arguments: tuple[Any, ...]) -> bytes:
+        """An event's JSON body: its arguments (local files uploaded first) and the session."""
+        return json.dumps({"data": self._uploaded(list(arguments)),
+                           "session_hash": self.session}).encode()
 
     def close(self) -> None:
         self.connection.close()

@@ -121,8 +121,9 @@ def _chart_frame(names: tuple[str, ...], title: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _label(text: str) -> np.ndarray:
-    """``text`` in black on white, as PIL's default font draws it."""
-    picture = Image.new("RGB", (6 * len(text) + 4, 12), "white")
+    """``text`` in black on white, as PIL's default font draws it, cut to the text's box."""
+    _, _, width, height = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text)
+    picture = Image.new("RGB", (width, height), "white")
     ImageDraw.Draw(picture).text((0, 0), text, fill="black")
     label = np.asarray(picture)
     label.flags.writeable = False

@@ -156,7 +156,8 @@ def inline_png(value: np.ndarray | Image.Image | str | Path | None) -> ImageData
     if value is None:
         return None
     if isinstance(value, str | Path):
-        data, name = Path(value).read_bytes(), Path(value).name
+        path = Path(value)
+        data, name = path.read_bytes(), path.name
     else:
         data, name = png_bytes(value), "image.png"
     return ImageData(url="data:image/png;base64," + base64.b64encode(data).decode("ascii"),
