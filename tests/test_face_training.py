@@ -104,18 +104,28 @@ def test_homework_recipe_is_kept_as_an_option() -> None:
     assert improved.beta1 == 0.5 and improved.diffaugment and improved.ema > 0
 
 
+def test_gan_lr_decays_linearly_from_its_epoch() -> None:
+    config = GanConfig(epochs=6, lr=1e-3, decay_from=2)
+    assert [config.epoch_lr(i) for i in range(6)] == pytest.approx(
+        [1e-3, 1e-3, 1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    assert {GanConfig(epochs=6).epoch_lr(i) for i in range(6)} == {GanConfig().lr}
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_gan_loop_writes_grids_and_snapshots(tmp_path: Path, precision: str) -> None:
     torch.manual_seed(0)
     generator, discriminator = Generator(WIDTH), Discriminator(WIDTH)
-    config = GanConfig(epochs=2, batch_size=4, snapshot_every=1)
+    config = GanConfig(epochs=2, batch_size=4, snapshot_every=1, lr=4e-4)
     modules = {"generator": generator, "discriminator": discriminator,
                "generator_ema": averaged_copy(generator)}
-    run = Run("gan", modules, gan_optimizers(generator, discriminator, config),
+    # optimizers made at another lr, as on a resume: each epoch sets the config's
+    run = Run("gan", modules, gan_optimizers(generator, discriminator, GanConfig(lr=1e-4)),
               torch.device("cpu"), 0, state_dir=tmp_path, progress=False, precision=precision)
     faces = torch.randint(0, 256, (12, 3, 64, 64), dtype=torch.uint8)
     history = list(train_gan(run, generator, discriminator, faces, config))
     assert [h["epoch"] for h in history] == [1, 2]
+    assert [h["lr"] for h in history] == [4e-4, 4e-4]
+    assert {g["lr"] for o in run.optimizers.values() for g in o.param_groups} == {4e-4}
     assert all(torch.isfinite(torch.tensor([h["generator_loss"], h["disc_loss"]])).all()
                for h in history)
     assert {p.name for p in (tmp_path / "gan").iterdir()} == {

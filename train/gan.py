@@ -30,6 +30,8 @@ HELP = {
     "diffaugment": "DiffAugment on real and generated faces",
     "ema": "decay of the averaged generator (0: none)",
     "snapshot_every": "epochs between fixed-noise grids and weight snapshots",
+    "decay_from": "epoch from which both players' lr falls linearly towards 0 at --epochs "
+                  "(0: constant lr); set on --resume to anneal a run",
 }
 
 

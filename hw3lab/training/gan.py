@@ -52,6 +52,14 @@ class GanConfig:
     diffaugment: bool = True
     ema: float = 0.999
     snapshot_every: int = 4
+    decay_from: int = 0
+
+    def epoch_lr(self, index: int) -> float:
+        """Both players' lr in epoch ``index`` (from 0): constant, or with ``decay_from`` set,
+        falling linearly from that epoch on to lr / (epochs - decay_from) in the last."""
+        if not self.decay_from or index < self.decay_from:
+            return self.lr
+        return self.lr * (self.epochs - index) / (self.epochs - self.decay_from)
 
     @classmethod
     def homework(cls, **overrides: Any) -> GanConfig:
@@ -145,6 +153,9 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
     def epoch(index: int, run: Run) -> dict[str, Any]:
         generator.train()
         discriminator.train()
+        for optimizer in optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = config.epoch_lr(index)
         batches = index_batches(len(train), config.batch_size, run.generator, drop_last=True)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
         sums = torch.zeros(4, device=run.device)
@@ -186,7 +197,8 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
             write_snapshot(run, sampling_generator(run, generator, config), noise_grid, index + 1)
         return {"generator_loss": means[0], "disc_loss": means[1], "d_real": means[2],
                 "d_fake": means[3], "images_seen": (index + 1) * len(batches) * config.batch_size,
-                "images_per_s": round(rate, 1), "partial": done < len(batches)}
+                "images_per_s": round(rate, 1), "partial": done < len(batches),
+                "lr": config.epoch_lr(index)}
 
     yield from run.loop(config.epochs, epoch)
 
