@@ -67,6 +67,11 @@ def test_training_with_a_bad_argument(name: str, capsys: pytest.CaptureFixture) 
     one_error_line(capsys, "--epochs", "invalid int value")
 
 
+def test_gan_decay_must_start_before_the_last_epoch(capsys: pytest.CaptureFixture) -> None:
+    assert refused(gan.main, ["--epochs", "5", "--decay-from", "5"]) == 2
+    one_error_line(capsys, "--decay-from must be 0 (no decay) or an epoch below --epochs (5)")
+
+
 def test_training_with_malformed_data(tmp_path: Path,
                                       capsys: pytest.CaptureFixture) -> None:
     broken = tmp_path / "hw3_data"

@@ -54,10 +54,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --ship-epoch: ship the snapshot's live generator instead of "
                         "its averaged one")
     args = parser.parse_args(argv)
-    setup = TrainingSetup.from_args(args)
     overrides = {field.name: value for field in fields(GanConfig)
                  if (value := getattr(args, field.name)) is not None}
-    config = setup.shortened(RECIPES[args.recipe](**overrides))
+    config = RECIPES[args.recipe](**overrides)
+    if not 0 <= config.decay_from < config.epochs:
+        parser.error(f"--decay-from must be 0 (no decay) or an epoch below --epochs "
+                     f"({config.epochs})")
+    setup = TrainingSetup.from_args(args)
+    config = setup.shortened(config)
     torch.manual_seed(setup.seed)
     generator = Generator(args.width).to(setup.device)
     discriminator = Discriminator(args.width).to(setup.device)
