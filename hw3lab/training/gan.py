@@ -53,6 +53,8 @@ class GanConfig:
     ema: float = 0.999
     snapshot_every: int = 4
     decay_from: int = 0
+    disc_lr_scale: float = 1.0
+    r1: float = 0.0
 
     def epoch_lr(self, index: int) -> float:
         """Both players' lr in epoch ``index`` (from 0): constant, or with ``decay_from`` set,
@@ -153,9 +155,9 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
     def epoch(index: int, run: Run) -> dict[str, Any]:
         generator.train()
         discriminator.train()
-        for optimizer in optimizers.values():
-            for group in optimizer.param_groups:
-                group["lr"] = config.epoch_lr(index)
+        for player, scale in (("generator", 1.0), ("discriminator", config.disc_lr_scale)):
+            for group in optimizers[player].param_groups:
+                group["lr"] = config.epoch_lr(index) * scale
         batches = index_batches(len(train), config.batch_size, run.generator, drop_last=True)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
         sums = torch.zeros(4, device=run.device)
@@ -176,12 +178,15 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
             optimizers["generator"].step()
             if averaged is not None:
                 update_average(averaged, generator, config.ema)
+            real_input = augment(real).requires_grad_(config.r1 > 0)
             with run.autocast():
-                real_score = discriminator.logits(augment(real)).float()
+                real_score = discriminator.logits(real_input).float()
                 fake_score = discriminator.logits(augment(fake.detach())).float()
                 disc_loss = (F.binary_cross_entropy_with_logits(
                     real_score, torch.full_like(real_score, config.real_label))
                     + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
+            if config.r1:
+                disc_loss = disc_loss + config.r1 / 2 * r1_penalty(real_score, real_input)
             optimizers["discriminator"].zero_grad(set_to_none=True)
             disc_loss.backward()
             optimizers["discriminator"].step()
@@ -201,6 +206,14 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
                 "lr": config.epoch_lr(index)}
 
     yield from run.loop(config.epochs, epoch)
+
+
+def r1_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Mean squared norm of the discriminator's gradient at the real faces (R1, Mescheder et
+    al. 2018): it keeps the discriminator from sharpening its edge around the training faces,
+    the instability that a discriminator far ahead of its generator shows."""
+    (gradient,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    return gradient.float().pow(2).flatten(1).sum(1).mean()
 
 
 def averaged_copy(generator: Generator) -> Generator:
