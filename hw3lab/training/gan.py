@@ -15,6 +15,10 @@ changes four things, each a field here:
 
 The loss is computed from the discriminator's pre-sigmoid output with a logits loss, which is
 exact, stable and allowed under autocast; the saved state_dict is still the homework's.
+
+Three options, off by default, for continuing a run (README, "After epoch 27"): a linear lr
+decay from an epoch on (``decay_from``), a slower or faster discriminator (``disc_lr_scale``)
+and the R1 penalty at the real faces (``r1``, Mescheder et al. 2018).
 """
 
 from __future__ import annotations
@@ -57,8 +61,9 @@ class GanConfig:
     r1: float = 0.0
 
     def epoch_lr(self, index: int) -> float:
-        """Both players' lr in epoch ``index`` (from 0): constant, or with ``decay_from`` set,
-        falling linearly from that epoch on to lr / (epochs - decay_from) in the last."""
+        """The generator's lr in epoch ``index`` (from 0; the discriminator's is
+        ``disc_lr_scale`` times it): constant, or with ``decay_from`` set, falling linearly
+        from that epoch on to lr / (epochs - decay_from) in the last."""
         if not self.decay_from or index < self.decay_from:
             return self.lr
         return self.lr * (self.epochs - index) / (self.epochs - self.decay_from)
