@@ -160,9 +160,10 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
     def epoch(index: int, run: Run) -> dict[str, Any]:
         generator.train()
         discriminator.train()
+        lr = config.epoch_lr(index)
         for player, scale in (("generator", 1.0), ("discriminator", config.disc_lr_scale)):
             for group in optimizers[player].param_groups:
-                group["lr"] = config.epoch_lr(index) * scale
+                group["lr"] = lr * scale
         batches = index_batches(len(train), config.batch_size, run.generator, drop_last=True)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
         sums = torch.zeros(4, device=run.device)
@@ -208,7 +209,7 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
         return {"generator_loss": means[0], "disc_loss": means[1], "d_real": means[2],
                 "d_fake": means[3], "images_seen": (index + 1) * len(batches) * config.batch_size,
                 "images_per_s": round(rate, 1), "partial": done < len(batches),
-                "lr": config.epoch_lr(index)}
+                "lr": lr}
 
     yield from run.loop(config.epochs, epoch)
 
@@ -218,7 +219,7 @@ def r1_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     al. 2018): it keeps the discriminator from sharpening its edge around the training faces,
     the instability that a discriminator far ahead of its generator shows."""
     (gradient,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
-    return gradient.float().pow(2).flatten(1).sum(1).mean()
+    return gradient.pow(2).flatten(1).sum(1).mean()
 
 
 def averaged_copy(generator: Generator) -> Generator:
