@@ -30,8 +30,8 @@ HELP = {
     "diffaugment": "DiffAugment on real and generated faces",
     "ema": "decay of the averaged generator (0: none)",
     "snapshot_every": "epochs between fixed-noise grids and weight snapshots",
-    "decay_from": "epoch from which both players' lr falls linearly towards 0 at --epochs "
-                  "(0: constant lr); set on --resume to anneal a run",
+    "decay_from": "epoch from which both players' lr falls linearly, to lr / (epochs - "
+                  "EPOCH) in the last epoch (0: constant lr); set on --resume to anneal a run",
     "disc_lr_scale": "the discriminator's lr as a multiple of the generator's",
     "r1": "weight gamma of the R1 penalty, gamma/2 E|grad D(real)|^2 (0: none)",
 }
