@@ -20,6 +20,7 @@ from hw3lab.training.gan import (
     GanConfig,
     averaged_copy,
     gan_optimizers,
+    mode_seeking_penalty,
     r1_penalty,
     recalibrate_batchnorm,
     sampling_generator,
@@ -120,12 +121,24 @@ def test_r1_penalty_is_the_squared_gradient_norm_at_the_inputs() -> None:
     assert penalty.requires_grad  # it trains the discriminator
 
 
+def test_mode_seeking_penalty_falls_as_faces_of_different_noise_differ() -> None:
+    noise = torch.zeros(4, 3)
+    noise[2:] = 2.0  # the two halves are 2 apart in every noise dimension
+    faces = torch.zeros(4, 3, 2, 2, requires_grad=True)
+    alike, apart = (mode_seeking_penalty(f, noise) for f in (faces + 0.1, faces + torch.tensor(
+        [0.0, 0.0, 1.0, 1.0]).view(4, 1, 1, 1)))
+    assert apart.item() == pytest.approx(2.0, rel=1e-4)  # 1 / (1 / 2)
+    assert alike.item() > 1e4  # identical faces: as large as the floor allows
+    apart.backward()
+    assert faces.grad[2:].sum() < 0 < faces.grad[:2].sum()  # pushes the halves further apart
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_gan_loop_writes_grids_and_snapshots(tmp_path: Path, precision: str) -> None:
     torch.manual_seed(0)
     generator, discriminator = Generator(WIDTH), Discriminator(WIDTH)
     config = GanConfig(epochs=2, batch_size=4, snapshot_every=1, lr=4e-4, disc_lr_scale=0.5,
-                       r1=1.0)
+                       r1=1.0, mode_seeking=1.0)
     modules = {"generator": generator, "discriminator": discriminator,
                "generator_ema": averaged_copy(generator)}
     # optimizers made at another lr, as on a resume: each epoch sets the config's

@@ -34,6 +34,8 @@ HELP = {
                   "EPOCH) in the last epoch (0: constant lr); set on --resume to anneal a run",
     "disc_lr_scale": "the discriminator's lr as a multiple of the generator's",
     "r1": "weight gamma of the R1 penalty, gamma/2 E|grad D(real)|^2 (0: none)",
+    "mode_seeking": "weight of the generator's mode-seeking term, 1 / (|G(z1) - G(z2)| / "
+                    "|z1 - z2|) (0: none)",
 }
 
 

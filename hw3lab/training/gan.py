@@ -16,9 +16,10 @@ changes four things, each a field here:
 The loss is computed from the discriminator's pre-sigmoid output with a logits loss, which is
 exact, stable and allowed under autocast; the saved state_dict is still the homework's.
 
-Three options, off by default, for continuing a run (README, "After epoch 27"): a linear lr
-decay from an epoch on (``decay_from``), a slower or faster discriminator (``disc_lr_scale``)
-and the R1 penalty at the real faces (``r1``, Mescheder et al. 2018).
+Four options, off by default, for continuing a run (README, "After epoch 27"): a linear lr
+decay from an epoch on (``decay_from``), a slower or faster discriminator (``disc_lr_scale``),
+the R1 penalty at the real faces (``r1``, Mescheder et al. 2018) and a mode-seeking term for the
+generator (``mode_seeking``, Mao et al. 2019).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class GanConfig:
     decay_from: int = 0
     disc_lr_scale: float = 1.0
     r1: float = 0.0
+    mode_seeking: float = 0.0
 
     def epoch_lr(self, index: int) -> float:
         """The generator's lr in epoch ``index`` (from 0; the discriminator's is
@@ -179,6 +181,9 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
                 fooled = discriminator.logits(augment(fake)).float()
                 generator_loss = F.binary_cross_entropy_with_logits(
                     fooled, torch.ones_like(fooled))
+            if config.mode_seeking:
+                generator_loss = generator_loss + config.mode_seeking * mode_seeking_penalty(
+                    fake.float(), noise)
             optimizers["generator"].zero_grad(set_to_none=True)
             generator_loss.backward()
             optimizers["generator"].step()
@@ -220,6 +225,16 @@ def r1_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     the instability that a discriminator far ahead of its generator shows."""
     (gradient,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
     return gradient.pow(2).flatten(1).sum(1).mean()
+
+
+def mode_seeking_penalty(faces: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """1 / (mean |G(z1) - G(z2)| / mean |z1 - z2|) over the batch's two halves (MSGAN, Mao et
+    al. 2019): small when faces of different noise differ, so the generator is pushed to spend
+    its noise on variety instead of returning the faces that fool the discriminator best."""
+    half = len(faces) // 2
+    spread = (faces[:half] - faces[half:2 * half]).abs().mean() / (
+        noise[:half] - noise[half:2 * half]).abs().mean()
+    return 1.0 / (spread + 1e-5)
 
 
 def averaged_copy(generator: Generator) -> Generator:
