@@ -219,6 +219,7 @@ def test_gan_cli_ships_a_chosen_snapshot(tmp_path: Path, tiny_data: Path,
     assert gan_cli.main([*common, "--epochs", "2", "--ship-epoch", "1"]) == 0
     shipped = read_metadata(tmp_path / "out" / "gan.safetensors")
     assert shipped["shipped_epoch"] == 1 and shipped["epochs_run"] == 2
+    assert shipped["metrics"]["epoch"] == 1  # the shipped epoch's numbers, not the last's
     assert [h["epoch"] for h in shipped["history"]] == [1, 2]
     snapshot = torch.load(tmp_path / "runs" / "gan-seed0" / "snapshot-e001.pt",
                           weights_only=True)

@@ -97,7 +97,14 @@ def main(argv: list[str] | None = None) -> None:
                       "discriminator": discriminator},
                      {"family": "gan", "width": args.width,
                       "recipe": {"name": args.recipe, **asdict(config)}, **shipped},
-                     lambda: (run.history() or [{}])[-1])
+                     lambda: shipped_epoch_metrics(run.history(), args.ship_epoch))
+
+
+def shipped_epoch_metrics(history: list[dict], epoch: int | None) -> dict:
+    """The log entry of the shipped epoch (the last one when no snapshot is picked): a run
+    continued past its picked snapshot must not report a later epoch's numbers."""
+    entries = [entry for entry in history if epoch is None or entry.get("epoch") == epoch]
+    return (entries or [{}])[-1]
 
 
 if __name__ == "__main__":
