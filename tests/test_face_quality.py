@@ -17,6 +17,8 @@ from hw3lab.analysis.face_quality import (
     kernel_distance,
     mean_pairwise_distance,
     nearest_distances,
+    references,
+    untrained_sampler,
 )
 from hw3lab.analysis.gan_directions import (
     DIRECTIONS_FILE,
@@ -26,6 +28,7 @@ from hw3lab.analysis.gan_directions import (
     save_directions,
 )
 from hw3lab.checkpoints import CheckpointError
+from hw3lab.data import load_faces
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.inference import ModelStore
 from hw3lab.lab import LabContext, gan
@@ -70,6 +73,17 @@ def test_judge_puts_real_faces_at_the_floor_and_flags_copies(
     assert copies.diversity == pytest.approx(1.0, rel=0.3)
     collapsed = judge(store, refs, np.repeat(test[:1], 60, axis=0))
     assert collapsed.diversity == pytest.approx(0.0, abs=1e-5)
+
+
+def test_the_ceiling_averages_the_same_untrained_generators_whatever_the_seed(
+        random_checkpoints: Path, tiny_data: Path) -> None:
+    store = ModelStore(random_checkpoints, "cpu")
+    first, other = (references(store, tiny_data, seed, ceiling_inits=2) for seed in (0, 1))
+    test = store.face_features(load_faces("test", tiny_data).images)
+    each = [frechet_distance(store.face_features(untrained_sampler(init)(len(test), init)), test)
+            for init in (0, 1)]
+    assert first.ceiling == pytest.approx(np.mean(each)) == other.ceiling
+    assert each[0] != pytest.approx(each[1])  # one draw alone would set a different scale
 
 
 def test_fit_direction_recovers_a_planted_direction() -> None:
