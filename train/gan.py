@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = training_parser("Train the homework's DCGAN on 64x64 faces (BCE on logits, a "
                              "generator step then a discriminator step per batch).")
     parser.add_argument("--recipe", choices=RECIPES, default="improved",
-                        help="improved: beta1 0.5, lr 2e-4, label smoothing, DiffAugment, EMA "
-                        "generator (see hw3lab.training.gan); homework: the homework's recipe. "
+                        help="improved (the shipped generator's): beta1 0.5, lr 2e-4, label "
+                        "smoothing, DiffAugment, EMA generator, R1 0.01, mode seeking 1.0 (see "
+                        "hw3lab.training.gan); homework: the homework's recipe. "
                         "The options below override either")
     add_config(parser, GanConfig, HELP, overrides_only=True)
     parser.add_argument("--width", type=float, default=1.0,
