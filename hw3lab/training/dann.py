@@ -34,8 +34,14 @@ from hw3lab.training.common import (
     progress_fraction,
     set_lr,
 )
-from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, adapt_batchnorm
-from hw3lab.training.supervised import keep_if_best, restore_best
+from hw3lab.training.digits import (
+    DigitNets,
+    Labelled,
+    accuracy_of,
+    adapt_batchnorm,
+    keep_if_best,
+    restore_best,
+)
 
 
 @dataclass

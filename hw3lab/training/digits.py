@@ -21,7 +21,7 @@ from hw3lab.data.transforms import digits_for_model, uses_grey
 from hw3lab.errors import UserInputError
 from hw3lab.methods import task_name
 from hw3lab.models import Extractor, Predictor
-from hw3lab.training.common import on_device
+from hw3lab.training.common import Run, clone_state, on_device
 
 HOLDOUT = 0.3  # the homework's share of the labelled training split kept for validation
 Recipe = TypeVar("Recipe")
@@ -127,3 +127,19 @@ def adapt_batchnorm(extractor: nn.Module, images: torch.Tensor, grey: bool,
     for m, (momentum, training) in zip(norms, saved, strict=True):
         m.momentum = momentum
         m.train(training)
+
+
+def keep_if_best(run: Run, nets: DigitNets, score: float) -> bool:
+    """Remember the model if ``score`` (validation accuracy) is the best so far; ties go to the
+    later epoch, which has trained longer."""
+    if score < run.extra.get("best_score", -1.0):
+        return False
+    run.extra.update(best_score=score, best_epoch=run.epoch + 1,
+                     best_state={k: clone_state(m) for k, m in nets.modules().items()})
+    return True
+
+
+def restore_best(run: Run, nets: DigitNets) -> None:
+    if "best_state" in run.extra:
+        for key, module in nets.modules().items():
+            module.load_state_dict(run.extra["best_state"][key])

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.data.transforms import digits_for_model
-from hw3lab.training.common import Run, clone_state, index_batches
-from hw3lab.training.digits import DigitNets, Labelled, accuracy_of
+from hw3lab.training.common import Run, index_batches
+from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, keep_if_best, restore_best
 
 
 @dataclass
@@ -29,22 +29,6 @@ class SupervisedConfig:
 
 def classifier_optimizer(nets: DigitNets, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam([*nets.extractor.parameters(), *nets.predictor.parameters()], lr=lr)
-
-
-def keep_if_best(run: Run, nets: DigitNets, score: float) -> bool:
-    """Remember the model if ``score`` (validation accuracy) is the best so far; ties go to the
-    later epoch, which has trained longer."""
-    if score < run.extra.get("best_score", -1.0):
-        return False
-    run.extra.update(best_score=score, best_epoch=run.epoch + 1,
-                     best_state={k: clone_state(m) for k, m in nets.modules().items()})
-    return True
-
-
-def restore_best(run: Run, nets: DigitNets) -> None:
-    if "best_state" in run.extra:
-        for key, module in nets.modules().items():
-            module.load_state_dict(run.extra["best_state"][key])
 
 
 def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
