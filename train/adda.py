@@ -33,10 +33,10 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
+from hw3lab.training.bounds import saved_source_model, train_classifier
 from hw3lab.training.digits import DigitNets, for_task, run_name
 from hw3lab.training.outputs import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig
-from train.supervised import saved_source_model, train_classifier
 
 HELP = {
     **DIGIT_HELP,

@@ -22,10 +22,10 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
+from hw3lab.training.bounds import saved_source_model
 from hw3lab.training.digits import for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.outputs import print_metrics, save_digits
-from train.supervised import saved_source_model
 
 HELP = {
     **DIGIT_HELP,

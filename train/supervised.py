@@ -1,14 +1,9 @@
-"""What ``train.source_only`` and ``train.target_only`` share: the homework's classifier trained
-on one labelled domain (the lower and upper bounds of adaptation); ADDA's pretraining too, and
-the saved source-only model that ADDA and the mean teacher start from."""
+"""The command line that ``train.source_only`` and ``train.target_only`` share: the homework's
+classifier trained on one labelled domain (the lower and upper bounds of adaptation; the
+training itself is :mod:`hw3lab.training.bounds`)."""
 
 from __future__ import annotations
 
-import torch
-
-from hw3lab.checkpoints import load_modules
-from hw3lab.methods import digit_checkpoint
-from hw3lab.models import Extractor, Predictor
 from hw3lab.training.arguments import (
     DIGIT_HELP,
     DIGIT_PER_TASK,
@@ -19,39 +14,9 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
-from hw3lab.training.digits import DigitNets, for_task, run_name
-from hw3lab.training.outputs import print_metrics, save_digits
-from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
-
-BOUNDS = {"source_only": ("source", "lower"), "target_only": ("target", "upper")}
-
-
-def train_classifier(setup: TrainingSetup, method: str, source: str, target: str,
-                     config: SupervisedConfig, holdout: float, **metadata: str) -> DigitNets:
-    """Train ``method`` ('source_only' or 'target_only') on its domain, keep the best model on
-    the held-out part, write and measure its checkpoint; return the model."""
-    train, val = setup.train_val(source if method == "source_only" else target, holdout)
-    torch.manual_seed(setup.seed)
-    nets = DigitNets(Extractor(), Predictor()).to(setup.device)
-    run = setup.run(run_name(source, target, method, setup.seed), nets.modules(),
-                    {"classifier": classifier_optimizer(nets, config.lr)})
-    history = print_metrics(train_supervised(run, nets, train, val, config))
-    save_digits(setup, run, source, target, method, nets.modules(),
-                {"grey": config.grey, "history": history,
-                 "recipe": vars(config) | {"optimizer": "Adam",
-                                                                "holdout": holdout},
-                 **metadata})
-    return nets
-
-
-def saved_source_model(setup: TrainingSetup, source: str, target: str) -> DigitNets | None:
-    """The task's source-only model from --out, on the device; None if --out has none."""
-    path = digit_checkpoint(setup.out, source, target, "source_only")
-    if not path.is_file():
-        return None
-    nets = DigitNets(Extractor(), Predictor())  # drawn, then replaced: keeps the seed's stream
-    load_modules(path, nets.modules())
-    return nets.to(setup.device)
+from hw3lab.training.bounds import BOUNDS, train_classifier
+from hw3lab.training.digits import for_task
+from hw3lab.training.supervised import SupervisedConfig
 
 
 def main(method: str, argv: list[str] | None) -> None:
