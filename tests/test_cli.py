@@ -119,12 +119,24 @@ def test_adda_reuses_an_existing_source_only_checkpoint(tmp_path: Path, tiny_dat
 
 def test_mean_teacher_asks_for_its_source_only_model_first(tmp_path: Path, tiny_data: Path,
                                                            capsys: pytest.CaptureFixture) -> None:
-    status = mean_teacher.main([*_common(tmp_path, tiny_data), "--source", "usps", "--target",
-                                "mnistm"])
+    argv = [a for a in _common(tmp_path, tiny_data) if a != "--dry-run"]
+    status = mean_teacher.main([*argv, "--source", "usps", "--target", "mnistm"])
     assert status == 2
     message = capsys.readouterr().err
     assert "python -m train.source_only --source usps --target mnistm" in message
     assert "Traceback" not in message
+
+
+@pytest.mark.slow
+def test_a_mean_teacher_dry_run_runs_without_a_source_only_model(
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:
+    status = mean_teacher.main([*_common(tmp_path, tiny_data), "--source", "usps", "--target",
+                                "mnistm"])
+    assert not status
+    results = [line["method"] for line in lines(capsys.readouterr().out) if "method" in line]
+    assert results == ["source_only", "mean_teacher"]  # a one-epoch source-only model first
+    store = ModelStore(tmp_path / "ckpt", "cpu")
+    assert store.digits("usps", "mnistm", "source_only").metadata["dry_run"] is True
 
 
 @pytest.mark.slow

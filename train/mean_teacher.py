@@ -1,7 +1,8 @@
 """python -m train.mean_teacher: a mean teacher on one task or all three; see --help.
 
 It starts from the task's source-only checkpoint in --out (train it first with
-``python -m train.source_only``), whose extractor and predictor both keep learning.
+``python -m train.source_only``), whose extractor and predictor both keep learning. A
+--dry-run without one trains a one-epoch source-only model into --out first.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
-from hw3lab.training.bounds import saved_source_model
+from hw3lab.training.bounds import saved_source_model, train_classifier
 from hw3lab.training.digits import for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.supervised import SupervisedConfig
 
 HELP = {
     **DIGIT_HELP,
@@ -60,6 +62,13 @@ def main(argv: list[str] | None = None) -> None:
         start = digit_checkpoint(setup.out, source, target, "source_only")
         torch.manual_seed(setup.seed)
         student = saved_source_model(setup, source, target)
+        if student is None and setup.dry_run:
+            # A dry run runs on a fresh clone: a one-epoch source-only model first, in --out.
+            train_classifier(setup, "source_only", source, target,
+                             setup.shortened(SupervisedConfig(grey=config.grey)), args.holdout,
+                             trained_by="train.mean_teacher (dry run)")
+            torch.manual_seed(setup.seed)
+            student = saved_source_model(setup, source, target)
         if student is None:
             raise UserInputError(f"no source-only model at {start.name} in --out: train it "
                                  f"first with python -m train.source_only --source {source} "
