@@ -14,9 +14,11 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
-from hw3lab.training.bounds import BOUNDS, train_classifier
+from hw3lab.training.bounds import train_classifier
 from hw3lab.training.digits import for_task
 from hw3lab.training.supervised import SupervisedConfig
+
+BOUNDS = {"source_only": ("source", "lower"), "target_only": ("target", "upper")}
 
 
 def main(method: str, argv: list[str] | None) -> None:

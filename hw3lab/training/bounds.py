@@ -14,8 +14,6 @@ from hw3lab.training.digits import DigitNets, run_name
 from hw3lab.training.outputs import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
 
-BOUNDS = {"source_only": ("source", "lower"), "target_only": ("target", "upper")}
-
 
 def train_classifier(setup: TrainingSetup, method: str, source: str, target: str,
                      config: SupervisedConfig, holdout: float, **metadata: str) -> DigitNets:
