@@ -38,8 +38,8 @@ from bench.endpoints import (  # noqa: E402
     rss_mb,
 )
 from bench.light_client import LightClient  # noqa: E402
+from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
-from tests.running_lab import running_lab  # noqa: E402
 
 TARGET_MS = 30.0
 IDLE_S = 10.0  # seconds without a request, to measure what the idle lab costs

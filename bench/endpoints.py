@@ -25,9 +25,9 @@ from gradio_client import handle_file  # noqa: E402
 from hw3lab.checkpoints import record_in_manifest  # noqa: E402
 from hw3lab.data.examples import render_digits  # noqa: E402
 from hw3lab.data.layout import FACE_ATTRIBUTES  # noqa: E402
+from hw3lab.devtools.random_checkpoints import make_checkpoints  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
 from hw3lab.lab.vae import SLIDER_COUNT  # noqa: E402
-from tests.random_checkpoints import make_checkpoints  # noqa: E402
 
 TASK = "usps->mnistm"
 # gradio_client's own timeouts (20 s for the page's config) fail a client of a server whose

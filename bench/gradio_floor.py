@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.endpoints import cpu_seconds  # noqa: E402
 from bench.light_client import LightClient  # noqa: E402
-from tests.running_lab import free_port, running_server  # noqa: E402
+from hw3lab.devtools.running_lab import free_port, running_server  # noqa: E402
 
 
 def serve(port: int, components: int) -> None:

@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
 from hw3lab.data.layout import FACE_ATTRIBUTES  # noqa: E402
+from hw3lab.devtools.random_checkpoints import make_checkpoints  # noqa: E402
+from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 from hw3lab.lab import LabContext, digits, gan, vae  # noqa: E402
 from hw3lab.runtime import SERVING_THREADS, set_cpu_threads  # noqa: E402
-from tests.random_checkpoints import make_checkpoints  # noqa: E402
-from tests.running_lab import running_lab  # noqa: E402
 
 
 def timings(call: Callable[[int], object], calls: int, warmup: int = 3) -> list[float]:

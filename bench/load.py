@@ -53,7 +53,7 @@ from bench.endpoints import (  # noqa: E402
 )
 from bench.light_client import LightClient  # noqa: E402
 from hw3lab import limits  # noqa: E402
-from tests.running_lab import running_lab  # noqa: E402
+from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 
 INTERACTIVE_P95_S = {"clients": 2.0, "students": 1.0}
 MEMORY_GROWTH = 0.10

@@ -95,11 +95,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.endpoints import cpu_seconds, input_files
+    from hw3lab.devtools.running_lab import free_port
     from hw3lab.inference import DEFAULT_CHECKPOINTS
     from hw3lab.lab import LabContext
     from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
     from hw3lab.ui import app
-    from tests.running_lab import free_port
 
     try:  # the bounded output folder (issue 12); the profile also runs on older trees
         from hw3lab.ui.gradio_cache import Janitor, serving_outputs

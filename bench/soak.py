@@ -49,7 +49,7 @@ from bench.endpoints import (  # noqa: E402
 )
 from bench.light_client import LightClient  # noqa: E402
 from hw3lab.data.examples import render_digits  # noqa: E402
-from tests.running_lab import running_lab  # noqa: E402
+from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 
 WRITERS = {  # endpoint: weight; each writes at least one file or takes an upload
     "/gan_face": 4, "/gan_grid": 2, "/gan_seeds": 1, "/gan_interpolate": 2, "/gan_judge": 2,

@@ -1,8 +1,9 @@
 """Take the README's screenshots (docs/screenshots/) of the lab on the shipped checkpoints, in
 a real browser: ``python docs/screenshots.py [--data DIR] [--out docs/screenshots]``.
 
-Starts ``app.py`` on a free local port (tests/running_lab.py), drives Debian's chromium with
-Playwright as tests/test_browser.py does, and saves one PNG per view.
+Starts ``app.py`` on a free local port (hw3lab/devtools/running_lab.py), drives Debian's
+chromium with Playwright (hw3lab/devtools/browser.py, as the browser test does), and saves one
+PNG per view.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image  # noqa: E402
 
 from hw3lab.data.samples import load_sample  # noqa: E402
-from tests.running_lab import running_lab  # noqa: E402
-from tests.test_browser import (  # noqa: E402
+from hw3lab.devtools.browser import (  # noqa: E402
     CHROMIUM,
     FLAGS,
     changed_source,
@@ -26,6 +26,7 @@ from tests.test_browser import (  # noqa: E402
     image_source,
     open_tab,
 )
+from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 1000}
 

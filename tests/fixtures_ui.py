@@ -1,5 +1,5 @@
 """Images for the lab's tests: bad ones to feed it, and the pixels of the ones it hands back
-(random checkpoints: :mod:`tests.random_checkpoints`)."""
+(random checkpoints: :mod:`hw3lab.devtools.random_checkpoints`)."""
 
 from __future__ import annotations
 

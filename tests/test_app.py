@@ -15,10 +15,10 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from hw3lab.data.examples import render_digits
+from hw3lab.devtools.running_lab import running_lab
 from hw3lab.lab.vae import SLIDER_COUNT
 from tests.conftest import RunningLab
 from tests.fixtures_ui import bad_images, picture
-from tests.running_lab import running_lab
 
 pytestmark = pytest.mark.slow
 

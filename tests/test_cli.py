@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hw3lab.checkpoints import read_manifest
+from hw3lab.devtools.random_checkpoints import TINY_WIDTH
 from hw3lab.inference import ModelStore
 from hw3lab.methods import METHODS
 from hw3lab.training.adda import AddaConfig
@@ -16,7 +17,6 @@ from hw3lab.training.arguments import add_config, config_from, training_parser
 from hw3lab.training.dann import DannConfig
 from hw3lab.training.digits import for_task
 from hw3lab.training.gan import GanConfig
-from tests.random_checkpoints import TINY_WIDTH
 from train import adda, attributes, dann, gan, mean_teacher, source_only, target_only, vae
 
 MAINS = {"source_only": source_only.main, "target_only": target_only.main, "dann": dann.main,

@@ -13,12 +13,12 @@ import pytest
 import torch
 
 from hw3lab.checkpoints import save_checkpoint
+from hw3lab.devtools.random_checkpoints import TASK
 from hw3lab.lab import LabContext, digits, gan, tsne, vae
 from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Decoder, Encoder
 from hw3lab.ui.widgets import user_errors
 from tests.fixtures_ui import pixels
-from tests.random_checkpoints import TASK
 
 TASK_NAME = "->".join(TASK)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hw3lab import figures
+from hw3lab.devtools.random_checkpoints import TINY_WIDTH, make_checkpoints
 from hw3lab.methods import METHODS, TASKS, task_name
-from tests.random_checkpoints import TINY_WIDTH, make_checkpoints
 
 FACE_FIGURES = {"vae_random.png", "gan_random.png", "vae_reconstruction.png", "vae_tsne.png",
                 "gan_attribute_strips.png"}

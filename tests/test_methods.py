@@ -11,13 +11,13 @@ import pytest
 
 from bench import adabn_baseline
 from hw3lab import figures, predict
+from hw3lab.devtools.random_checkpoints import TASK, make_checkpoints
 from hw3lab.inference import METHOD_NAME
 from hw3lab.lab import LabContext, digits, tsne
 from hw3lab.lab.own_models import OWN_TITLE
 from hw3lab.methods import METHODS, TASKS, needs, task_name
 from hw3lab.ui.tabs import digits as digits_tab
 from hw3lab.ui.widgets import user_errors
-from tests.random_checkpoints import TASK, make_checkpoints
 
 TASK_NAME = "->".join(TASK)
 TITLES = [m.title for m in METHODS.values()]

@@ -9,11 +9,11 @@ import gradio as gr
 import pytest
 
 from hw3lab.checkpoints import metadata_path, read_metadata, record_in_manifest, write_json
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.lab import LabContext
 from hw3lab.lab.models import CARD_HEADERS, curves, model_card, model_cards, model_names
 from hw3lab.methods import METHODS, digit_checkpoint, digit_key
 from hw3lab.ui.widgets import user_errors
-from tests.random_checkpoints import make_checkpoints
 
 HISTORY = [{"run": "x", "epoch": e, "epochs": 3, "label_loss": 1 / e, "domain_loss": 0.7,
             "val_accuracy": 0.5 + e / 10, "seconds": 2.0, "stopped_early": False}

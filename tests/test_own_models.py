@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from hw3lab import limits
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.lab import LabContext, digits, gan, vae
 from hw3lab.lab.context import OwnModels, SessionModel
 from hw3lab.lab.inputs import batch_files
@@ -33,7 +34,6 @@ from hw3lab.models import Decoder, Discriminator, Encoder, Generator
 from hw3lab.ui.widgets import user_errors
 from tests import homework_reference as homework
 from tests.fixtures_ui import pixels
-from tests.random_checkpoints import make_checkpoints
 from tests.test_import_pth import Payload, homework_digits
 
 TASK = "usps->mnistm"

@@ -17,6 +17,7 @@ from PIL import Image
 
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
@@ -24,7 +25,6 @@ from hw3lab.lab.outputs import OutputFolder
 from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
 from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
-from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
 HEAVY_EVENTS = {"digits_batch", "digits_batch_folder", "digits_recompute"}

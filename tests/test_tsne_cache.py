@@ -17,11 +17,11 @@ import torch
 from hw3lab import limits
 from hw3lab.analysis import tsne as tsne_core
 from hw3lab.checkpoints import save_checkpoint
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, tsne, tsne_cache
 from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Extractor, Predictor
-from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
 DEFAULT = (int(limits.TSNE_POINTS.default), float(limits.TSNE_PERPLEXITY.default))

@@ -17,6 +17,7 @@ from PIL import Image
 from hw3lab import limits
 from hw3lab.data.examples import render_digits
 from hw3lab.data.samples import load_sample
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.lab import LabContext, digits, gan, tsne, vae
 from hw3lab.lab.inputs import sketch_digit
 from hw3lab.methods import METHODS
@@ -24,7 +25,6 @@ from hw3lab.ui import gradio_cache
 from hw3lab.ui.app import build_lab
 from hw3lab.ui.widgets import user_errors
 from tests.fixtures_ui import bad_images, pixels, png_bytes
-from tests.random_checkpoints import make_checkpoints
 
 TASK = "usps->mnistm"
 SLIDERS = vae.SLIDER_COUNT

@@ -17,8 +17,8 @@ from hw3lab.analysis.latents import (
 )
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.readers import Split
+from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import ModelStore
-from tests.random_checkpoints import make_checkpoints
 
 
 def test_principal_directions_find_the_spread() -> None:
