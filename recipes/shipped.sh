@@ -99,4 +99,4 @@ python -m train.gan --data ../shared/hw3_data --threads 1 --lr 2e-4 --epochs 80 
 python -m hw3lab.analysis.latents --data ../shared/hw3_data
 python -m hw3lab.analysis.gan_directions
 # the precomputed default t-SNE views in checkpoints/tsne/ (no JSON of their own):
-python -m hw3lab.lab.tsne_cache --data ../shared/hw3_data
+python -m hw3lab.lab.tsne_rebuild --data ../shared/hw3_data

@@ -22,6 +22,7 @@ from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import DigitModel, FaceModel, ModelStore
 from hw3lab.lab.outputs import OutputFolder
+from hw3lab.lab.tsne_queue import TsneQueue
 from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
@@ -112,6 +113,7 @@ class LabContext:
         self._latents: VaeLatents | None = None
         self._gan_directions: np.ndarray | None = None
         self.own_models = OwnModels()
+        self.tsne = TsneQueue()  # the lab's t-SNE lanes and the default views they hold
         self._lock = threading.RLock()
         self._public = self._public_names()
         self._outputs = outputs

@@ -25,7 +25,8 @@ from hw3lab.lab.context import TASK_NAMES, LabContext, UnavailableError, parse_t
 from hw3lab.lab.inputs import batch_files, read_image_file, sketch_digit, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_digits
 from hw3lab.lab.pictures import enlarge, probability_chart
-from hw3lab.lab.tsne_cache import default_counts, embed
+from hw3lab.lab.tsne_spaces import digit_space
+from hw3lab.lab.tsne_views import embed
 from hw3lab.methods import METHODS, digit_key, task_name, title
 
 DIGIT_COLOURINGS = ("class", "domain")
@@ -237,7 +238,7 @@ def digit_features(ctx: LabContext, source: str, target: str, method: str, count
     domains = np.repeat([0, 1], [len(source_images), len(target_images)])
     if model is not None:
         features = ctx.store.model_features(model, images)
-    elif count in default_counts(f"{source}->{target} {method}"):
+    elif count in digit_space(source, target, method).default_counts():
         # A shipped model's features of the default views' digits: the same for every student
         # (75 ms a method each time on one core); other counts are computed as asked.
         features = ctx.remembered(("digit features", source, target, method, count),
@@ -284,7 +285,7 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dic
             panels[name] = DAMAGED
             continue
         # The shipped methods' views may be precomputed; a session's own model's never is.
-        panels[name] = embed(ctx, f"{source}->{target} {method}", count,
+        panels[name] = embed(ctx, digit_space(source, target, method), count,
                              limits.TSNE_PERPLEXITY.default, features,
                              images if model is None else None)
         shown = images, colourings, captions

@@ -15,14 +15,13 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab.charts import FACE_THUMBNAIL, scatter_chart, thumbnail_uris
-from hw3lab.lab.context import TASK_NAMES, LabContext, parse_task
+from hw3lab.lab.context import LabContext
 from hw3lab.lab.digits import DIGIT_COLOURINGS, digit_features, digit_thumbnails
 from hw3lab.lab.pictures import enlarge
-from hw3lab.lab.tsne_cache import embed
-from hw3lab.methods import METHODS
+from hw3lab.lab.tsne_spaces import SPACES, VAE_SPACE, space_named
+from hw3lab.lab.tsne_views import embed
 
-VAE_SPACE = "VAE latents"
-SPACES = (VAE_SPACE, *(f"{task} {method}" for task in TASK_NAMES for method in METHODS))
+__all__ = ["SPACES", "VAE_SPACE", "Embedded", "colourings", "point_at", "run_tsne"]
 
 
 def colourings(space: str) -> tuple[str, ...]:
@@ -46,12 +45,12 @@ def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
              colouring: Any) -> tuple[dict, Embedded]:
     """Embed ``count`` points of ``space`` and plot them coloured by ``colouring``: an
     interactive chart (a Vega-Lite spec) whose tooltips show each point's thumbnail."""
-    space = limits.check_choice(space, SPACES, "the feature space")
+    space = space_named(limits.check_choice(space, SPACES, "the feature space"))
     count = limits.TSNE_POINTS.check_int(count, "the number of points")
     perplexity = limits.TSNE_PERPLEXITY.check(perplexity, "the perplexity")
-    colouring = limits.check_choice(colouring, colourings(space), "the colouring")
+    colouring = limits.check_choice(colouring, colourings(space.name), "the colouring")
     latents = images = None
-    if space == VAE_SPACE:
+    if space.is_vae:
         data = ctx.latents()
         latents = data.mean[:count]
         present = data.attributes[:count, FACE_ATTRIBUTES.index(colouring)] > 0.5
@@ -65,8 +64,7 @@ def run_tsne(ctx: LabContext, space: Any, count: Any, perplexity: Any,
         thumbnails = ctx.remembered(("face thumbnails", count), lambda: thumbnail_uris(
             _faces(ctx, latents), FACE_THUMBNAIL))
     else:
-        task, method = space.split()
-        source, target = parse_task(task)
+        source, target, method = space.source, space.target, space.method
         features, images, by_colouring, captions = digit_features(ctx, source, target, method,
                                                                   count)
         labels, names = by_colouring[colouring]

@@ -24,7 +24,7 @@ from hw3lab import limits
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
 from hw3lab.lab.outputs import png_bytes
-from hw3lab.lab.tsne_cache import reporting
+from hw3lab.lab.tsne_queue import reporting
 
 F = TypeVar("F", bound=Callable[..., Any])
 MESSAGE_CHARACTERS = 300  # an unexpected error's message, at most
@@ -39,7 +39,7 @@ C = TypeVar("C", bound=gr.components.Component)
 # batch labelling and recomputed accuracy (seconds of CPU each) share a pool of 1, so they
 # never hold both cores while sliders wait. t-SNE events have a pool of their own, wide enough
 # that a precomputed or cached view is answered at once: the t-SNE computations themselves run
-# one at a time in the lab's lanes (hw3lab.lab.tsne_cache), and a request waiting on one shows
+# one at a time in the lab's lanes (hw3lab.lab.tsne_queue), and a request waiting on one shows
 # its place there and its progress. The rest wait in Gradio's queue, which shows each user
 # their position.
 INTERACTIVE: dict[str, Any] = {"concurrency_id": "interactive", "concurrency_limit": 2}

@@ -27,7 +27,7 @@ from hw3lab.lab.digits import (
 )
 from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import upload_digits
-from hw3lab.lab.tsne_cache import FEATURE_TSNE_POINTS
+from hw3lab.lab.tsne_spaces import FEATURE_TSNE_POINTS
 from hw3lab.methods import METHODS
 from hw3lab.ui.widgets import (
     HEAVY,

@@ -1,4 +1,5 @@
-"""Precomputed default t-SNE views (hw3lab/lab/tsne_cache.py): a view whose file matches its
+"""Precomputed default t-SNE views (hw3lab/lab/tsne_views.py, tsne_queue.py, tsne_rebuild.py):
+a view whose file matches its
 checkpoint and inputs answers without computing; a missing or stale file falls back to
 computing; the shipped files match the shipped checkpoints; a computation shows its place in
 line and its progress, and default views never wait behind other settings."""
@@ -19,7 +20,15 @@ from hw3lab.analysis import tsne as tsne_core
 from hw3lab.checkpoints import save_checkpoint
 from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import DEFAULT_CHECKPOINTS
-from hw3lab.lab import LabContext, digits, tsne, tsne_cache
+from hw3lab.lab import (
+    LabContext,
+    digits,
+    tsne,
+    tsne_queue,
+    tsne_rebuild,
+    tsne_spaces,
+    tsne_views,
+)
 from hw3lab.methods import METHODS, digit_checkpoint
 from hw3lab.models import Extractor, Predictor
 
@@ -45,38 +54,37 @@ class FakeTsne:
 
 @pytest.fixture
 def views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabContext:
-    """A lab over random checkpoints whose default views were rebuilt (by the fake)."""
-    monkeypatch.setattr(tsne_cache, "_VIEWS", {})
+    """A fresh lab over random checkpoints whose default views were rebuilt (by the fake)."""
     monkeypatch.setattr(tsne_core, "_CACHE", type(tsne_core._CACHE)())
     monkeypatch.setattr(tsne_core, "tsne_2d", FakeTsne())
-    ctx = LabContext(make_checkpoints(tmp_path / "checkpoints"), tmp_path / "no-data")
-    written = tsne_cache.rebuild(ctx, log=lambda line: None)
+    checkpoints = make_checkpoints(tmp_path / "checkpoints")
+    written = tsne_rebuild.rebuild(LabContext(checkpoints, tmp_path / "no-data"),
+                                   log=lambda line: None)
     # the latents, each method (both counts: 200 sample points)
     assert len(written) == 1 + len(METHODS)
-    monkeypatch.setattr(tsne_cache, "_VIEWS", {})
-    return ctx
+    return LabContext(checkpoints, tmp_path / "no-data")  # its own lanes, no view in memory
 
 
 def test_a_matching_view_answers_without_computing(views: LabContext,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tsne_core, "tsne_2d", FakeTsne(fail=True))
     picture, embedded = tsne.run_tsne(views, f"{TASK} dann", *DEFAULT, "class")
-    stored = tsne_cache.load_view(tsne_cache.view_file(views.checkpoints, f"{TASK} dann", 200,
+    stored = tsne_views.load_view(tsne_views.view_file(views.checkpoints, f"{TASK} dann", 200,
                                                        DEFAULT[1]))
     assert stored is not None and isinstance(picture, dict)  # a Vega-Lite spec
     np.testing.assert_array_equal(embedded.points, stored[0])
-    tsne.run_tsne(views, tsne_cache.VAE_SPACE, *DEFAULT, "Smiling")
-    assert "hconcat" in digits.feature_tsne(views, TASK, tsne_cache.FEATURE_TSNE_POINTS)
+    tsne.run_tsne(views, tsne.VAE_SPACE, *DEFAULT, "Smiling")
+    assert "hconcat" in digits.feature_tsne(views, TASK, tsne_spaces.FEATURE_TSNE_POINTS)
 
 
 def test_each_file_records_the_checkpoint_it_was_computed_from(views: LabContext) -> None:
-    for path in (views.checkpoints / tsne_cache.FOLDER).glob("*.npz"):
-        found = tsne_cache.load_view(path)
+    for path in (views.checkpoints / tsne_views.FOLDER).glob("*.npz"):
+        found = tsne_views.load_view(path)
         assert found is not None
         points, about = found
         checkpoint = views.checkpoints / about["checkpoint"]
         assert (about["checkpoint_sha256"], about["checkpoint_bytes"]) == \
-            tsne_cache.file_sha256(checkpoint)
+            tsne_views.file_sha256(checkpoint)
         assert points.shape == (about["points"], 2)
 
 
@@ -85,7 +93,7 @@ def test_a_stale_or_missing_view_is_computed(views: LabContext,
     fake = FakeTsne()
     monkeypatch.setattr(tsne_core, "tsne_2d", fake)
     space = f"{TASK} dann"
-    stored = tsne_cache.load_view(tsne_cache.view_file(views.checkpoints, space, 200, 30))
+    stored = tsne_views.load_view(tsne_views.view_file(views.checkpoints, space, 200, 30))
     assert stored is not None
     # new weights land under the same name: the file no longer matches
     torch.manual_seed(1)
@@ -96,7 +104,7 @@ def test_a_stale_or_missing_view_is_computed(views: LabContext,
     _, embedded = tsne.run_tsne(fresh, space, *DEFAULT, "class")
     assert fake.calls == 1 and not np.array_equal(embedded.points, stored[0])
     # no file at all
-    tsne_cache.view_file(views.checkpoints, f"{TASK} adda", 200, 30).unlink()
+    tsne_views.view_file(views.checkpoints, f"{TASK} adda", 200, 30).unlink()
     tsne.run_tsne(fresh, f"{TASK} adda", *DEFAULT, "class")
     assert fake.calls == 2
     # other inputs (another number of points) are another view
@@ -130,17 +138,14 @@ def test_progress_place_in_line_and_a_lane_for_default_views(
         views: LabContext, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = GatedTsne()
     monkeypatch.setattr(tsne_core, "tsne_2d", fake)
-    lanes = {lane: tsne_cache.Lane(lane) for lane in ("default", "other")}
-    for name, lane in lanes.items():
-        monkeypatch.setitem(tsne_cache.LANES, name, lane)
-    monkeypatch.setattr(tsne_cache, "_VIEWS", {})  # views earlier tests left in memory
-    for path in (views.checkpoints / tsne_cache.FOLDER).glob("*.npz"):
+    lanes = views.tsne.lanes
+    for path in (views.checkpoints / tsne_views.FOLDER).glob("*.npz"):
         path.unlink()  # every default view must be computed
     reports: dict[str, list[str]] = {"a": [], "b": [], "c": [], "default": []}
 
     def ask(name: str, space: str, count: int, perplexity: float) -> threading.Thread:
         def run() -> None:
-            with tsne_cache.reporting(lambda fraction, text: reports[name].append(text)):
+            with tsne_queue.reporting(lambda fraction, text: reports[name].append(text)):
                 tsne.run_tsne(views, space, count, perplexity, "class")
         thread = threading.Thread(target=run)
         thread.start()
@@ -150,9 +155,9 @@ def test_progress_place_in_line_and_a_lane_for_default_views(
     until(lambda: fake.running == 1)
     # b is queued before c is asked for, so that c has two runs ahead of it (a and b)
     threads.append(ask("b", f"{TASK} dann", 150, 20))
-    until(lambda: len(lanes["other"]._jobs) == 1)
+    until(lambda: lanes["other"].waiting() == 1)
     threads.append(ask("c", f"{TASK} adda", 150, 20))
-    until(lambda: len(lanes["other"]._jobs) == 2)
+    until(lambda: lanes["other"].waiting() == 2)
     threads.append(ask("default", f"{TASK} adda", *DEFAULT))
     until(lambda: fake.running == 2)  # the default view runs while three others wait
     until(lambda: any("2 t-SNE runs ahead of yours" in text for text in reports["c"]))
@@ -164,19 +169,19 @@ def test_progress_place_in_line_and_a_lane_for_default_views(
 
 
 def test_the_shipped_views_match_the_shipped_checkpoints() -> None:
-    """Fails when new checkpoints land without ``python -m hw3lab.lab.tsne_cache``."""
-    folder = DEFAULT_CHECKPOINTS / tsne_cache.FOLDER
+    """Fails when new checkpoints land without ``python -m hw3lab.lab.tsne_rebuild``."""
+    folder = DEFAULT_CHECKPOINTS / tsne_views.FOLDER
     files = sorted(folder.glob("*.npz"))
     ctx = LabContext(DEFAULT_CHECKPOINTS, folder / "no-data")
     covered = set()
     for path in files:
-        found = tsne_cache.load_view(path)
+        found = tsne_views.load_view(path)
         assert found is not None, path
         _, about = found
         checkpoint = DEFAULT_CHECKPOINTS / about["checkpoint"]
         assert (about["checkpoint_sha256"], about["checkpoint_bytes"]) == \
-            tsne_cache.file_sha256(checkpoint), f"{path.name} is stale: rerun the rebuild"
+            tsne_views.file_sha256(checkpoint), f"{path.name} is stale: rerun the rebuild"
         covered.add(about["space"])
-    expected = {space for space in tsne_cache.default_spaces()
-                if (checkpoint := tsne_cache.checkpoint_of(ctx, space)) and checkpoint.is_file()}
+    expected = {space.name for space in tsne_spaces.FEATURE_SPACES
+                if space.checkpoint(ctx.checkpoints).is_file()}
     assert expected <= covered, f"no precomputed view for {sorted(expected - covered)}"
