@@ -35,7 +35,7 @@ from hw3lab.training.arguments import (
 )
 from hw3lab.training.bounds import saved_source_model, train_classifier
 from hw3lab.training.digits import DigitNets, for_task, run_name
-from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.saving import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig
 
 HELP = {

@@ -11,7 +11,7 @@ from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.models import AttributeNet
 from hw3lab.training.arguments import TrainingSetup, add_config, config_from, training_parser
 from hw3lab.training.attributes import AttributeConfig, per_attribute_accuracy, train_attributes
-from hw3lab.training.outputs import print_metrics, save_and_measure
+from hw3lab.training.saving import print_metrics, save_and_measure
 
 HOLDOUT = 1000  # training faces held out to pick the epoch; the test faces decide nothing
 HELP = {"lr": "peak one-cycle lr", "weight_decay": "AdamW weight decay"}

@@ -20,7 +20,7 @@ from hw3lab.training.arguments import (
 )
 from hw3lab.training.dann import DannConfig, dann_optimizer, train_dann
 from hw3lab.training.digits import DigitNets, for_task, run_name
-from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.saving import print_metrics, save_digits
 
 HELP = {
     **DIGIT_HELP,

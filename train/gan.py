@@ -19,7 +19,7 @@ from hw3lab.training.gan import (
     sampling_generator,
     train_gan,
 )
-from hw3lab.training.outputs import print_metrics, save_and_measure
+from hw3lab.training.saving import print_metrics, save_and_measure
 
 RECIPES = {"improved": GanConfig, "homework": GanConfig.homework}
 HELP = {

@@ -9,7 +9,7 @@ import torch
 from hw3lab import cli
 from hw3lab.models import VAE
 from hw3lab.training.arguments import TrainingSetup, add_config, config_from, training_parser
-from hw3lab.training.outputs import print_metrics, save_and_measure
+from hw3lab.training.saving import print_metrics, save_and_measure
 from hw3lab.training.vae import VaeConfig, reconstruction_mse, train_vae, vae_optimizer
 
 HELP = {

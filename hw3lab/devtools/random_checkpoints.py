@@ -66,7 +66,7 @@ def make_checkpoints(directory: Path, methods: tuple[str, ...] = tuple(METHODS),
             metadata = {"family": "digits", "method": method, "grey": True,
                         "metrics": {"target_test_accuracy": 0.5, "source_test_accuracy": 0.9}}
             shared = predictor_file(source, target, method)
-            if shared:  # as hw3lab.training.outputs.save_digits writes it
+            if shared:  # as hw3lab.training.saving.save_digits writes it
                 metadata["predictor_from"] = shared
             else:
                 modules["predictor"] = Predictor()

@@ -11,7 +11,7 @@ from hw3lab.methods import digit_checkpoint
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.arguments import TrainingSetup
 from hw3lab.training.digits import DigitNets, run_name
-from hw3lab.training.outputs import print_metrics, save_digits
+from hw3lab.training.saving import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig, classifier_optimizer, train_supervised
 
 
