@@ -10,7 +10,7 @@ starts ``app.py`` on a free port of 127.0.0.1 (random small faces and the shippe
 models, as bench/load.py; or ``--checkpoints``) with its output folder (Gradio's cache: every
 picture, download and upload) in a folder of this bench, capped at ``--output-mb`` MB and
 ``--output-age`` seconds (small caps, so that a run of minutes reaches them; the lab's
-defaults are in hw3lab/lab/outputs.py), pruned every 5 s. ``--clients`` users then call
+defaults are in hw3lab/lab/served_files.py), pruned every 5 s. ``--clients`` users then call
 endpoints that write files (GAN faces and grids with their PNG downloads, GIFs, batch CSVs,
 VAE grids, reconstructions and verdicts of uploads, digit uploads), back to back, every
 request with a new seed and every upload a new file, until ``--requests`` requests or

@@ -21,7 +21,7 @@ from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
-from hw3lab.lab.outputs import OutputFolder
+from hw3lab.lab.served_files import OutputFolder
 from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
 from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors

@@ -21,7 +21,7 @@ from hw3lab.data.readers import Split, cache_dir, load_split
 from hw3lab.data.samples import load_sample
 from hw3lab.errors import UserInputError
 from hw3lab.inference import DigitModel, FaceModel, ModelStore
-from hw3lab.lab.outputs import OutputFolder
+from hw3lab.lab.served_files import OutputFolder
 from hw3lab.lab.tsne_queue import TsneQueue
 from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
 
@@ -137,7 +137,7 @@ class LabContext:
 
     @property
     def outputs(self) -> OutputFolder:
-        """Where pictures and downloads are written (bounded: :mod:`hw3lab.lab.outputs`); the
+        """Where pictures and downloads are written (bounded: :mod:`hw3lab.lab.served_files`); the
         served lab shares it with Gradio's cache, a lab without one gets its own on first use."""
         with self._lock:
             if self._outputs is None:

@@ -1,7 +1,7 @@
 """Gradio's cache as the lab serves it: one bounded folder, each image written once.
 
 **One folder.** :func:`serving_outputs` points Gradio's cache (``GRADIO_TEMP_DIR``: its output
-images and every upload) at the lab's :class:`~hw3lab.lab.outputs.OutputFolder`, where the lab
+images and every upload) at the lab's :class:`~hw3lab.lab.served_files.OutputFolder`, where the lab
 writes its downloads too, and :class:`Janitor` prunes that folder to its size and age caps
 every few seconds, telling Gradio which of the files it tracks are gone (its sets of them
 would otherwise grow with every request, for days). Gradio's own ``delete_cache`` is not used:
@@ -14,7 +14,7 @@ the same example). A download of the file at that moment reads it truncated: ben
 existing file is kept (and touched, so the age cap counts from its latest use) and a new one
 is written to a temporary name and renamed into place. PNGs are named by their pixels, so a
 picture already encoded (the same example again, or the lab's download of the picture shown)
-is not encoded again, and are encoded by :func:`hw3lab.lab.outputs.png_bytes`, several times
+is not encoded again, and are encoded by :func:`hw3lab.lab.served_files.png_bytes`, several times
 faster than PIL at its default level, which took much of a request's CPU time
 (bench/profile_server.py).
 
@@ -34,7 +34,7 @@ import gradio as gr
 from gradio import processing_utils
 from PIL import Image
 
-from hw3lab.lab.outputs import PRUNE_EVERY_S, OutputFolder, Pruned, store, store_png
+from hw3lab.lab.served_files import PRUNE_EVERY_S, OutputFolder, Pruned, store, store_png
 
 EXPECTED_PARAMETERS = ("img", "cache_dir", "name", "format")
 

@@ -23,7 +23,7 @@ from PIL import Image
 from hw3lab import limits
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
-from hw3lab.lab.outputs import png_bytes
+from hw3lab.lab.served_files import png_bytes
 from hw3lab.lab.tsne_queue import reporting
 
 F = TypeVar("F", bound=Callable[..., Any])
