@@ -15,7 +15,7 @@ from hw3lab.lab.tsne import SPACES, Embedded, colourings, point_at, run_tsne
 from hw3lab.ui.widgets import (
     INTERACTIVE,
     TSNE,
-    checked,
+    checked_by_callback,
     interactive_plot,
     picked_point,
     point_picker,
@@ -31,12 +31,14 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
     """The panel over ``spaces``, with ``prefix`` naming its API endpoints apart."""
     with gr.Row():
         with gr.Column(scale=1):
-            space = checked(gr.Dropdown(list(spaces), value=spaces[0], label="Feature space",
-                                        visible=len(spaces) > 1))
+            space = checked_by_callback(gr.Dropdown(list(spaces), value=spaces[0],
+                                                    label="Feature space",
+                                                    visible=len(spaces) > 1))
             # The choices follow the space; run_tsne checks the pair, so the API may send any.
             first = colourings(spaces[0])
-            colouring = checked(gr.Dropdown(list(first), value=first[0], label="Colour by",
-                                            allow_custom_value=True))
+            colouring = checked_by_callback(gr.Dropdown(list(first), value=first[0],
+                                                        label="Colour by",
+                                                        allow_custom_value=True))
             count = range_slider(limits.TSNE_POINTS, "Points")
             perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity")
             button = gr.Button("Draw t-SNE", variant="primary")

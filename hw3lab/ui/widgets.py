@@ -102,7 +102,7 @@ _DECODE_FAILURES = (OSError, ValueError, TypeError, SyntaxError, EOFError,
                     Image.DecompressionBombError)
 
 
-def checked(component: C) -> C:
+def checked_by_callback(component: C) -> C:
     """``component`` passing a value its preprocessing refuses on unchanged, so the callback's
     :mod:`hw3lab.limits` check answers with a short message naming the argument. (A wrapped
     method, not a subclass: Gradio writes a ``.pyi`` file beside any module that subclasses a
@@ -140,12 +140,13 @@ def range_slider(limit: limits.Range, label: str, **options: Any) -> gr.Slider:
     """A slider over one of :mod:`hw3lab.limits`' ranges (its default unless ``value`` is
     given), whose API values the callback checks."""
     options.setdefault("value", limit.default)
-    return checked(gr.Slider(limit.low, limit.high, step=limit.step, label=label, **options))
+    return checked_by_callback(gr.Slider(limit.low, limit.high, step=limit.step, label=label,
+                                         **options))
 
 
 def seed_box(label: str = "Seed", value: int = 0, **options: Any) -> gr.Number:
     """A whole-number box for a seed (or an index), whose API values the callback checks."""
-    return checked(gr.Number(value=value, precision=0, label=label, **options))
+    return checked_by_callback(gr.Number(value=value, precision=0, label=label, **options))
 
 
 def inline_png(value: np.ndarray | Image.Image | str | Path | None) -> ImageData | None:

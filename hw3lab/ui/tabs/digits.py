@@ -34,7 +34,7 @@ from hw3lab.ui.widgets import (
     INTERACTIVE,
     TSNE,
     bind,
-    checked,
+    checked_by_callback,
     decode_checked,
     interactive_plot,
     own_model_box,
@@ -49,7 +49,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
     """The domain adaptation tab; ``demo`` is the whole app, whose page load fills the
     accuracy table."""
     gr.Markdown(data_note(ctx))
-    task = checked(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
+    task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
     own, uploaded = own_model_box(
         ctx, upload_digits,
@@ -167,7 +167,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             with_progress(feature_tsne, ctx), [task, count, own], tsne_plot,
             api_name="digits_tsne", **TSNE)
     with gr.Accordion("Batch: label a folder or a zip", open=False):
-        method = checked(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
+        method = checked_by_callback(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
                                      value="dann", label="Method"))
         batch = gr.File(label="Images or a zip of images", file_count="multiple",
                         file_types=["image", ".zip"])

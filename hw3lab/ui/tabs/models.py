@@ -7,7 +7,7 @@ import gradio as gr
 
 from hw3lab.lab import LabContext
 from hw3lab.lab.models import CARD_HEADERS, curves, model_card, model_cards, model_names
-from hw3lab.ui.widgets import INTERACTIVE, bind, checked
+from hw3lab.ui.widgets import INTERACTIVE, bind, checked_by_callback
 
 
 def build(ctx: LabContext, demo: gr.Blocks) -> None:
@@ -20,7 +20,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
     demo.load(bind(model_cards, ctx), None, table, api_name="model_cards", **INTERACTIVE)
     names = model_names(ctx)
     first = names[0] if names else None
-    name = checked(gr.Dropdown(names, value=first, label="Model"))
+    name = checked_by_callback(gr.Dropdown(names, value=first, label="Model"))
     card = gr.Markdown(model_card(ctx, first) if first else "The manifest lists no models.")
     loss_curve, accuracy_curve, note = curves(ctx, first) if first else (None, None, "")
     with gr.Row():

@@ -25,7 +25,7 @@ from hw3lab.ui.tsne_panel import build_panel
 from hw3lab.ui.widgets import (
     INTERACTIVE,
     bind,
-    checked,
+    checked_by_callback,
     decode_checked,
     own_model_box,
     range_slider,
@@ -36,7 +36,7 @@ from hw3lab.ui.widgets import (
 
 def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
     with gr.Group():
-        kind = checked(gr.Radio(list(STARTS), value="random", label=label))
+        kind = checked_by_callback(gr.Radio(list(STARTS), value="random", label=label))
         number = seed_box("Seed (random) or test face number")
         upload = gr.File(label="Face image (upload)", file_types=["image"])
     return kind, number, upload
@@ -85,7 +85,7 @@ def build(ctx: LabContext) -> None:
             files = gr.File(label="Faces (any photos)", file_count="multiple",
                             file_types=["image"])
             webcam = decode_checked(gr.Image(label="Webcam", sources=["webcam"], type="numpy"))
-            test_count = checked(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
+            test_count = checked_by_callback(gr.Slider(0, limits.MAX_UPLOAD_FILES, step=1,
                                            value=0 if ctx.real_images("face") is None
                                            else RECONSTRUCTION_ROW, label="Test faces"))
         button = gr.Button("Reconstruct", variant="primary")
