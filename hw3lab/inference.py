@@ -197,11 +197,11 @@ class ModelStore:
             # As recorded when trained (ADDA: source-only's file), loaded once for both.
             shared = metadata.get("predictor_from")
             predictor = self._predictor(self.directory / shared if shared else path)
-            return self.digit_model(extractor, predictor, bool(metadata.get("grey", True)),
+            return self.as_digit_model(extractor, predictor, bool(metadata.get("grey", True)),
                                     metadata)
         return self._cached(("digits", source, target, method), build)
 
-    def digit_model(self, extractor: Extractor, predictor: Predictor, grey: bool,
+    def as_digit_model(self, extractor: Extractor, predictor: Predictor, grey: bool,
                     metadata: dict[str, Any]) -> DigitModel:
         """Loaded modules as a :class:`DigitModel` on this store's device, for inference
         (also a student's own, uploaded model, which the store does not cache)."""

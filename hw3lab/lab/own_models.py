@@ -28,7 +28,7 @@ def upload_model(ctx: LabContext, family: Any, task: Any, files: Any) -> tuple[s
     model = load_own_model(family, read_files(paths, limits.MAX_MODEL_UPLOAD_BYTES))
     names = [Path(p).name for p in paths]
     if family == "digits":
-        digits = ctx.store.digit_model(model.modules["extractor"], model.modules["predictor"],
+        digits = ctx.store.as_digit_model(model.modules["extractor"], model.modules["predictor"],
                                        grey=True, metadata={"imported_from": names})
         session = SessionModel(family, names, (source, target), digits)
         where = f" for {source}->{target}"
