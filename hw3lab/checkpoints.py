@@ -15,9 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +24,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from hw3lab.errors import UserInputError, few
+from hw3lab.files import atomic_path
 
 MANIFEST = "manifest.json"
 
 
 class CheckpointError(UserInputError):
     """A checkpoint is missing, damaged or does not fit the model; the message says which."""
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would make shared checkpoints unreadable
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

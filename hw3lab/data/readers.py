@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from hw3lab.data.layout import (
     resolve_data_root,
     split_dir,
 )
+from hw3lab.files import atomic_path
 
 CACHE_VERSION = 1
 
@@ -147,11 +147,9 @@ def _read_image(path: Path, size: int, channels: int | None) -> np.ndarray:
 
 
 def _write_cache(path: Path, split: Split) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         np.savez(handle, images=split.images, targets=split.targets,
                  names=np.asarray(split.names, dtype=str))
-    os.replace(handle.name, path)
 
 
 def _read_cache(path: Path, dataset: str, split: str) -> Split:

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from hw3lab.files import atomic_path
+
 MB = 2**20
 # Caps for a shared lab, overridable by environment variables (the soak bench sets small ones
 # to show the folder levelling off within minutes). Pictures are sent inside the answers
@@ -145,16 +147,8 @@ def store(path: Path, data: bytes) -> Path:
             if path.is_file():
                 os.utime(path)
                 return path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.chmod(temporary, 0o644)
-                os.replace(temporary, path)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+            with atomic_path(path) as temporary:
+                temporary.write_bytes(data)
             return path
         except FileNotFoundError:
             continue

@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from hw3lab.data.transforms import to_tensor
+from hw3lab.files import atomic_path
 from hw3lab.runtime import autocast
 
 EpochFn = Callable[[int, "Run"], dict[str, Any]]
@@ -155,15 +154,8 @@ class Run:
         }
         if self.device.type == "cuda":
             state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.state_path.parent, suffix=".tmp")
-        os.close(handle)
-        try:
+        with atomic_path(self.state_path) as temporary:
             torch.save(state, temporary)
-            os.replace(temporary, self.state_path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
 
     def resume(self) -> bool:
         """Load the saved state if there is one; return whether it was found."""
