@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 
 import numpy as np
 
+from hw3lab.digests import array_sha256
 from hw3lab.runtime import TSNE_THREADS
 
 _CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -29,9 +29,7 @@ def effective_perplexity(points: int, perplexity: float) -> float:
 def cache_key(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> str:
     """What the cache knows a result by: the features' bytes and the settings."""
     features = np.ascontiguousarray(features, dtype=np.float32)
-    perplexity = effective_perplexity(len(features), perplexity)
-    return hashlib.sha256(features.tobytes() + f"{features.shape}|{perplexity}|{seed}".encode()
-                          ).hexdigest()
+    return array_sha256(features, effective_perplexity(len(features), perplexity), seed)
 
 
 def cached(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray | None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from hw3lab.digests import array_sha256
 from hw3lab.files import atomic_path
 
 MB = 2**20
@@ -199,10 +200,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def pixels_digest(array: np.ndarray) -> str:
     """A name for an image's pixels (shape and values): the same picture, the same name."""
-    array = np.ascontiguousarray(array)
-    digest = hashlib.sha256(f"{array.shape}{array.dtype}".encode())
-    digest.update(array.data)
-    return digest.hexdigest()[:40]
+    return array_sha256(array)[:40]
 
 
 def store_png(folder: Path, image: np.ndarray | Image.Image, name: str,

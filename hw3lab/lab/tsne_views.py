@@ -17,7 +17,6 @@ hw3lab.lab.tsne_rebuild`` writes every file again after new checkpoints land.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 
 from hw3lab import limits
 from hw3lab.analysis import tsne as tsne_core
+from hw3lab.digests import array_sha256, file_sha256
 from hw3lab.lab.tsne_spaces import FeatureSpace, space_named
 
 if TYPE_CHECKING:
@@ -37,29 +37,6 @@ SEED = 0
 
 
 # -- what a view is computed from -----------------------------------------------------------
-
-@functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    """(SHA-256, size) of a file, read again only when its size or time changes."""
-    status = path.stat()
-    return _sha256_of(str(path), status.st_size, status.st_mtime_ns, status.st_ino), \
-        status.st_size
-
-
-def array_sha256(array: np.ndarray) -> str:
-    array = np.ascontiguousarray(array)
-    digest = hashlib.sha256(f"{array.shape}|{array.dtype}".encode())
-    digest.update(array.data)
-    return digest.hexdigest()
-
 
 def identity(ctx: LabContext, space: FeatureSpace, inputs: np.ndarray,
              perplexity: float) -> dict[str, Any] | None:
