@@ -16,9 +16,6 @@ from hw3lab.lab.digits import (
     EXAMPLES,
     accuracy_table,
     batch_csv,
-    classify_example,
-    classify_sketch,
-    classify_uploads,
     data_note,
     examples,
     feature_tsne,
@@ -27,6 +24,7 @@ from hw3lab.lab.digits import (
 )
 from hw3lab.lab.domain_styles import classify_styles
 from hw3lab.lab.own_models import upload_digits
+from hw3lab.lab.shown_digit import CLASSIFIERS, INPUT_KINDS, classify_shown_again
 from hw3lab.lab.tsne_spaces import FEATURE_TSNE_POINTS
 from hw3lab.methods import METHODS
 from hw3lab.ui.widgets import (
@@ -95,14 +93,12 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
                         api_visibility="private", **INTERACTIVE).then(
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
         api_name="digits_styles", **INTERACTIVE)
-    # Which input the predictions show, so that they are made again, with the session's own
-    # model, once it arrives: an event reads a gr.State when it starts, so a digit classified
-    # while the model was still loading, or before its upload, showed '-' in its column.
+    # Which input the predictions show (hw3lab.lab.shown_digit), so that they are made again
+    # with the session's own model once it arrives.
     shown_input = gr.State(None)
     inputs = {"sketch": [task, sketch, own], "upload": [task, uploads, own],
               "example": [task, example_index, own]}
-    classifiers = {"sketch": bind(classify_sketch, ctx), "upload": bind(classify_uploads, ctx),
-                   "example": bind(classify_example, ctx)}
+    classifiers = {kind: bind(CLASSIFIERS[kind], ctx) for kind in INPUT_KINDS}
 
     def showing(kind: str) -> Callable[[], str]:
         return lambda: kind
@@ -128,17 +124,16 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         classifiers["example"], inputs["example"], outputs, api_visibility="private",
         **INTERACTIVE)
 
+    again = bind(classify_shown_again, ctx)
+
     def classify_again(kind: str | None, chosen_task: str, drawn: Any, files: Any, index: Any,
                        token: Any) -> tuple:
-        """The shown input classified again with the session's new model; unchanged if
-        nothing is shown, or if it cannot be classified (its message was shown already)."""
-        if kind not in classifiers:
-            return gr.skip(), gr.skip(), gr.skip()
-        given = {"sketch": drawn, "upload": files, "example": index}[kind]
+        """The shown input classified again; unchanged where there is nothing to show."""
         try:
-            return classifiers[kind](chosen_task, given, token)
-        except gr.Error:
-            return gr.skip(), gr.skip(), gr.skip()
+            result = again(kind, chosen_task, drawn, files, index, token)
+        except gr.Error:  # an unexpected failure, logged by bind: keep what is shown
+            result = None
+        return (gr.skip(), gr.skip(), gr.skip()) if result is None else result
 
     uploaded.success(
         classify_again, [shown_input, task, sketch, uploads, example_index, own], outputs,
