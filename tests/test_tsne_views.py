@@ -55,7 +55,6 @@ class FakeTsne:
 @pytest.fixture
 def views(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LabContext:
     """A fresh lab over random checkpoints whose default views were rebuilt (by the fake)."""
-    monkeypatch.setattr(tsne_core, "_CACHE", type(tsne_core._CACHE)())
     monkeypatch.setattr(tsne_core, "tsne_2d", FakeTsne())
     checkpoints = make_checkpoints(tmp_path / "checkpoints")
     written = tsne_rebuild.rebuild(LabContext(checkpoints, tmp_path / "no-data"),

@@ -1,18 +1,13 @@
-"""t-SNE of feature arrays, cached in memory by content and settings, so a repeat is instant."""
+"""t-SNE of feature arrays (the lab keeps its recent results:
+:class:`hw3lab.lab.tsne_queue.TsneQueue`)."""
 
 from __future__ import annotations
-
-import threading
-from collections import OrderedDict
 
 import numpy as np
 
 from hw3lab.digests import array_sha256
 from hw3lab.runtime import TSNE_THREADS
 
-_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
-_CACHE_SIZE = 32
-_LOCK = threading.Lock()
 # 500 iterations (250 of them early exaggeration) at Barnes-Hut angle 0.8 instead of
 # scikit-learn's 1000 at 0.5: 2,000 points of 10 clusters in 2.6 s instead of 6.5 s on one
 # idle core, final KL divergence 4% higher (1.41 vs 1.35); the clusters a user looks for are
@@ -27,19 +22,9 @@ def effective_perplexity(points: int, perplexity: float) -> float:
 
 
 def cache_key(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> str:
-    """What the cache knows a result by: the features' bytes and the settings."""
+    """What a result is known by: the features' bytes and the settings."""
     features = np.ascontiguousarray(features, dtype=np.float32)
     return array_sha256(features, effective_perplexity(len(features), perplexity), seed)
-
-
-def cached(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray | None:
-    """The cached result of :func:`tsne_2d` for these arguments, or None (nothing computed)."""
-    key = cache_key(features, perplexity, seed)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    return None
 
 
 def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
@@ -48,11 +33,6 @@ def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np
     if features.ndim != 2 or len(features) < 5:
         raise ValueError(f"t-SNE needs at least 5 points of shape (N, D); got {features.shape}")
     perplexity = effective_perplexity(len(features), perplexity)
-    key = cache_key(features, perplexity, seed)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
     # Imported on first use: scikit-learn takes about a second to import, and the lab must
     # serve its first page fast.
     from sklearn.decomposition import PCA
@@ -66,8 +46,4 @@ def tsne_2d(features: np.ndarray, perplexity: float = 30.0, seed: int = 0) -> np
         embedding = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
                          learning_rate="auto", max_iter=ITERATIONS, angle=ANGLE
                          ).fit_transform(reduced).astype(np.float32)
-    with _LOCK:
-        _CACHE[key] = embedding
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
     return embedding

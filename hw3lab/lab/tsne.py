@@ -1,8 +1,8 @@
 """Interactive t-SNE: a feature space, a number of points, a perplexity and a colouring give an
 interactive scatter plot (:mod:`hw3lab.lab.charts`: zoom, pan, and each point's thumbnail and
 labels on hover: the digit, or the face its latent decodes to); a click on a point shows it
-large. Embeddings are cached by :func:`hw3lab.analysis.tsne.tsne_2d`, so a repeated setting is
-instant.
+large. The lab keeps recent embeddings (:class:`hw3lab.lab.tsne_queue.TsneQueue`), so a
+repeated setting is instant.
 """
 
 from __future__ import annotations

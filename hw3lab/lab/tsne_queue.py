@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -120,14 +120,30 @@ class Lane:
 
 
 class TsneQueue:
-    """One lab's t-SNE lanes ("default" and "other", sharing one learned pace) and the
-    default views it has loaded or computed (by their key)."""
+    """One lab's t-SNE lanes ("default" and "other", sharing one learned pace), the default
+    views it has loaded or computed (by their key), and its ``recent`` other results (by
+    :func:`hw3lab.analysis.tsne.cache_key`), so that a repeated setting is instant."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent: int = 32) -> None:
         pace = Pace()
         self.lanes = {"default": Lane("default", pace), "other": Lane("other", pace)}
         self._views: dict[str, np.ndarray] = {}
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._most_recent = recent
         self._lock = threading.Lock()
+
+    def recent(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        return None
+
+    def keep_recent(self, key: str, points: np.ndarray) -> None:
+        with self._lock:
+            self._recent[key] = points
+            while len(self._recent) > self._most_recent:
+                self._recent.popitem(last=False)
 
     def view(self, key: str) -> np.ndarray | None:
         with self._lock:

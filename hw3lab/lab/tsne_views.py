@@ -107,21 +107,22 @@ def embed(ctx: LabContext, space: FeatureSpace, count: int, perplexity: float,
           features: np.ndarray, inputs: np.ndarray | None = None) -> np.ndarray:
     """(N, 2) t-SNE points of ``features`` (the ``count`` points of ``space`` asked for,
     computed from ``inputs``: the images, or the latents): a precomputed default view if its
-    file matches, else from the cache of recent results, else computed in its lane."""
+    file matches, else the lab's recent result for these features, else computed in its lane."""
     about = None if inputs is None else identity(ctx, space, inputs, perplexity)
     if about is not None:
         points = precomputed(ctx, about)
         if points is not None:
             return points
-    cached = tsne_core.cached(features, perplexity, SEED)
-    if cached is not None:
-        return cached
+    recent_key = tsne_core.cache_key(features, perplexity, SEED)
+    recent = ctx.tsne.recent(recent_key)
+    if recent is not None:
+        return recent
     default = (about is not None and count in space.default_counts()
                and perplexity == limits.TSNE_PERPLEXITY.default)
-    key = view_key(about) if about is not None else tsne_core.cache_key(features, perplexity,
-                                                                        SEED)
+    key = view_key(about) if about is not None else recent_key
     points = ctx.tsne.compute(key, lambda: tsne_core.tsne_2d(features, perplexity, SEED),
                               len(features), default, space.name)
+    ctx.tsne.keep_recent(recent_key, points)
     if default:
         ctx.tsne.keep_view(key, points)
     return points
