@@ -87,7 +87,7 @@ def test_the_served_page_names_no_server_folder(private_lab: tuple[LabContext, l
     assert not leaks(page, folders)
     assert "`my-checkpoints`" in page and "`hw3_data`" in page  # the folders' own names
     assert public_name(DEFAULT_CHECKPOINTS) == "checkpoints"
-    assert LabContext(DEFAULT_CHECKPOINTS).shown(DEFAULT_CHECKPOINTS / "digits") == \
+    assert LabContext(DEFAULT_CHECKPOINTS).public_path(DEFAULT_CHECKPOINTS / "digits") == \
         "checkpoints/digits"
 
 

@@ -168,7 +168,7 @@ class LabContext:
                 text = text.replace(absolute, name)
         return text
 
-    def shown(self, path: str | os.PathLike) -> str:
+    def public_path(self, path: str | os.PathLike) -> str:
         """A path of the lab as visitors see it: ``checkpoints/digits``, not where it is."""
         return self.redact(os.path.abspath(path))
 
@@ -178,7 +178,7 @@ class LabContext:
         return (self.checkpoints / f"{family}.safetensors").is_file()
 
     def missing_family(self, family: str) -> str:
-        where = self.shown(self.checkpoints)
+        where = self.public_path(self.checkpoints)
         return (f"No {family.upper()} checkpoint in {where}: train one with "
                 f"{TRAIN_COMMANDS[family]} --out {where}")
 
@@ -202,9 +202,9 @@ class LabContext:
         absent = self._absent_digits(source, target, method) or method
         builds_on = "" if absent == method else f" (the one {method} builds on)"
         return (f"No {absent} checkpoint{builds_on} for {task_name(source, target)} in "
-                f"{self.shown(self.checkpoints / 'digits')}: train one with "
+                f"{self.public_path(self.checkpoints / 'digits')}: train one with "
                 f"{METHODS[absent].trains} --source {source} --target {target} "
-                f"--out {self.shown(self.checkpoints)}")
+                f"--out {self.public_path(self.checkpoints)}")
 
     def missing_digit_tasks(self) -> list[str]:
         """'task method' for every digit checkpoint the folder lacks."""
@@ -248,8 +248,9 @@ class LabContext:
                     faces = self.test_split("face")
                     if faces is None:
                         raise UnavailableError(f"No {LATENTS_FILE} in "
-                                               f"{self.shown(self.checkpoints)} and no hw3_data: "
-                                               "the latent directions need one of them")
+                                               f"{self.public_path(self.checkpoints)} and no "
+                                               "hw3_data: the latent directions need one of "
+                                               "them")
                     self._latents = build_vae_latents(self.store, faces,
                                                       limits.PRINCIPAL_DIRECTIONS)
             return self._latents

@@ -63,7 +63,7 @@ def data_note(ctx: LabContext) -> str:
     data = ("real test images from hw3_data" if ctx.data_root is not None
             else "real test images from the lab's shipped sample (no hw3_data: 100 a domain, "
             "so a t-SNE has at most 200 points)")
-    note = (f"\n\n**No checkpoint in {ctx.shown(ctx.checkpoints / 'digits')} for:** "
+    note = (f"\n\n**No checkpoint in {ctx.public_path(ctx.checkpoints / 'digits')} for:** "
             f"{', '.join(missing)} "
             "(train with python -m train.METHOD --source S --target T)" if missing else "")
     return f"Examples are {data}.{note}"
@@ -272,7 +272,7 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dic
     if isinstance(mine, DigitModel):
         models[OWN_TITLE] = mine
     panels: dict[str, np.ndarray | str] = {}
-    shown = None  # the digits (the same for every method) and their colourings and captions
+    drawn = None  # the digits (the same for every method) and their colourings and captions
     for method, model in models.items():
         name = title(method)
         if model is None and not ctx.has_digits(source, target, method):
@@ -288,11 +288,11 @@ def feature_tsne(ctx: LabContext, task: Any, count: Any, own: Any = None) -> dic
         panels[name] = embed(ctx, digit_space(source, target, method), count,
                              limits.TSNE_PERPLEXITY.default, features,
                              images if model is None else None)
-        shown = images, colourings, captions
-    if shown is None:
+        drawn = images, colourings, captions
+    if drawn is None:
         raise UnavailableError(f"no usable digit checkpoint for {task_name(source, target)}: "
                                + "; ".join(f"{t}: {p}" for t, p in panels.items()))
-    images, colourings, captions = shown
+    images, colourings, captions = drawn
     return scatter_grid(panels, {c: colourings[c] for c in DIGIT_COLOURINGS},
                         digit_thumbnails(ctx, source, target, count, images), captions)
 

@@ -49,11 +49,11 @@ def _metrics(entry: dict[str, Any]) -> str:
     if not metrics and "derived_from" in entry:
         return f"derived from {entry['derived_from']}"
 
-    def shown(key: str, value: Any) -> str:
+    def formatted(key: str, value: Any) -> str:
         if "accuracy" in key and isinstance(value, float):
             return f"{value:.2%}" if value <= 1 else f"{value:.2f}%"
         return f"{value:.4g}" if isinstance(value, float) else str(value)
-    return "; ".join(f"{k.replace('_', ' ')} {shown(k, v)}"
+    return "; ".join(f"{k.replace('_', ' ')} {formatted(k, v)}"
                      for k, v in sorted(metrics.items())) or "-"
 
 

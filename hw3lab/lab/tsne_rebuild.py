@@ -60,7 +60,7 @@ def rebuild(ctx: LabContext, log: Callable[[str], None] = print) -> list[Path]:
             path = save_view(view_file(ctx.checkpoints, space.name, about["points"],
                                        about["perplexity"]), points, about)
             written.append(path)
-            log(f"{ctx.shown(path)}: {about['points']} points in "
+            log(f"{ctx.public_path(path)}: {about['points']} points in "
                 f"{time.monotonic() - start:.1f} s")
     return written
 
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         written += rebuild(with_data)
     for stale in old - set(written):
         stale.unlink()
-        print(f"removed {with_data.shown(stale)}: no default view any more")
-    print(f"{len(written)} views in {with_data.shown(folder)}")
+        print(f"removed {with_data.public_path(stale)}: no default view any more")
+    print(f"{len(written)} views in {with_data.public_path(folder)}")
     return 0
 
 

@@ -37,10 +37,10 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     atomic_gradio_image_cache()
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         # Folders by their public names only: a shared link shows this header to anyone.
-        where = (f"data: `{ctx.shown(ctx.data_root)}`" if ctx.data_root is not None
+        where = (f"data: `{ctx.public_path(ctx.data_root)}`" if ctx.data_root is not None
                  else "no hw3_data (examples: the shipped sample of real test images; "
                  "latents: the checkpoints)")
-        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.shown(ctx.checkpoints)}` · {where}")
+        gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.public_path(ctx.checkpoints)}` · {where}")
         with gr.Tab("VAE", id="vae"):
             vae.build(ctx)
         with gr.Tab("GAN", id="gan"):
