@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from hw3lab import cli
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.errors import UserInputError, few
+from hw3lab.metrics import accuracy
 
 
 class EvaluationError(UserInputError):

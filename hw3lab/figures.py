@@ -23,7 +23,6 @@ import torch  # noqa: E402
 
 from hw3lab import cli  # noqa: E402
 from hw3lab.analysis.gan_directions import DIRECTIONS_FILE, load_directions  # noqa: E402
-from hw3lab.analysis.metrics import per_image_mse  # noqa: E402
 from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
 from hw3lab.checkpoints import CheckpointError, atomic_path  # noqa: E402
 from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_faces  # noqa: E402
@@ -31,6 +30,7 @@ from hw3lab.data.layout import resolve_data_root  # noqa: E402
 from hw3lab.errors import UserInputError  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore, gan_noise  # noqa: E402
 from hw3lab.methods import METHODS, TASKS, task_name, title  # noqa: E402
+from hw3lab.metrics import per_image_mse  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
 from hw3lab.plots import draw_by_label  # noqa: E402
 

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.checkpoints import (
     MANIFEST,
     CheckpointError,
@@ -39,6 +38,7 @@ from hw3lab.fast_inference import (
     fast_generator,
 )
 from hw3lab.methods import METHODS, TASKS, digit_checkpoint, task_name
+from hw3lab.metrics import accuracy
 from hw3lab.models import (
     AttributeNet,
     Decoder,

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8
+from hw3lab.metrics import per_image_mse
 from hw3lab.models import VAE, Extractor, Predictor
 from hw3lab.training.adda import class_weights
 from hw3lab.training.common import (

@@ -34,13 +34,13 @@ import numpy as np
 import torch
 
 from hw3lab import cli
-from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.checkpoints import metadata_path, read_metadata, record_in_manifest, write_json
 from hw3lab.data import load_faces
 from hw3lab.data.layout import resolve_data_root
 from hw3lab.data.transforms import faces_to_uint8
 from hw3lab.fast_inference import fast_generator
 from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore
+from hw3lab.metrics import per_image_mse
 from hw3lab.models import Generator
 from hw3lab.models.gan import NOISE_DIM
 from hw3lab.models.vae import LATENT_DIM

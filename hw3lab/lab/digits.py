@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from hw3lab import limits
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.images import ImageInputError, fit_digit, open_image
 from hw3lab.data.transforms import LUMA_WEIGHTS
@@ -28,6 +27,7 @@ from hw3lab.lab.pictures import enlarge, probability_chart
 from hw3lab.lab.tsne_spaces import digit_space
 from hw3lab.lab.tsne_views import embed
 from hw3lab.methods import METHODS, digit_key, task_name, title
+from hw3lab.metrics import accuracy
 
 DIGIT_COLOURINGS = ("class", "domain")
 EXAMPLES = 12

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from hw3lab import limits
-from hw3lab.analysis.metrics import per_image_mse
 from hw3lab.data.images import ImageInputError, fit_face
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab.context import LabContext
 from hw3lab.lab.inputs import image_from_array, read_image_file, upload_paths
 from hw3lab.lab.own_models import OWN_TITLE, own_faces
 from hw3lab.lab.pictures import enlarge, pad_width, tile, titled_rows
+from hw3lab.metrics import per_image_mse
 from hw3lab.models.vae import LATENT_DIM
 
 STARTS = ("random", "test face", "upload")

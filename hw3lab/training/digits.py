@@ -2,7 +2,7 @@
 
 Splits are held on the device as uint8 and turned into the homework's input recipe (grey,
 Normalize(0.5), three channels) batch by batch. Accuracy always comes from
-:func:`hw3lab.analysis.metrics.accuracy`, the function ``hw3lab.evaluate`` uses.
+:func:`hw3lab.metrics.accuracy`, the function ``hw3lab.evaluate`` uses.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw3lab.analysis.metrics import accuracy
 from hw3lab.data import load_digits
 from hw3lab.data.transforms import digits_for_model, uses_grey
 from hw3lab.errors import UserInputError
 from hw3lab.methods import task_name
+from hw3lab.metrics import accuracy
 from hw3lab.models import Extractor, Predictor
 from hw3lab.training.common import Run, clone_state, on_device
 
