@@ -9,14 +9,13 @@ only where chromium is absent."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -46,7 +45,11 @@ def page(running: RunningLab) -> Iterator:
     """A browser page on the session's lab, logged in (the login form's own request)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        except Exception as error:  # noqa: BLE001 - say which browser, and why, in one line
+            pytest.fail(f"{chromium_version()} at {CHROMIUM} does not start under Playwright "
+                        f"{playwright_version()}: {str(error).splitlines()[0]}")
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
         page.on("request", lambda request: REQUESTED.append(request.url))
@@ -57,6 +60,21 @@ def page(running: RunningLab) -> Iterator:
         page.get_by_text("hw3lab: VAE, DCGAN and domain adaptation").wait_for()
         yield page
         browser.close()
+
+
+def chromium_version() -> str:
+    """What ``chromium --version`` prints (the browser the tests drive)."""
+    try:
+        return subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.strip() or "chromium (no version printed)"
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"chromium (--version failed: {error})"
+
+
+def playwright_version() -> str:
+    from importlib.metadata import version
+
+    return version("playwright")
 
 
 def image_source(page, selector: str) -> str:  # noqa: ANN001 - a Playwright page
@@ -196,28 +214,45 @@ def test_models_tab_fills_on_load(page) -> None:  # noqa: ANN001
     shoot(page, "models.png")
 
 
-def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001
+# Vega's scene graph as the SVG renderer writes it: each data point is a path inside the
+# group of its mark (legend symbols are role-legend-symbol, not role-mark).
+POINT_PATHS = ".vega-embed svg .mark-symbol.role-mark path"
+
+
+def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001 - a Playwright page
     """Move the mouse onto a point of the Vega chart inside ``selector`` until its tooltip
-    shows (points are the coloured pixels of the canvas); where the mouse is."""
-    canvas = page.locator(f"{selector} canvas").first
-    canvas.wait_for(state="visible")
-    canvas.scroll_into_view_if_needed()
-    pixels = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"), np.int16)
-    box = canvas.bounding_box()  # where it is once scrolled into view
-    assert box is not None
-    ys, xs = np.nonzero(pixels.max(axis=2) - pixels.min(axis=2) > 80)  # coloured, not grey
-    centre = np.array([pixels.shape[0] / 2, pixels.shape[1] / 2])
-    order = np.argsort(np.hypot(ys - centre[0], xs - centre[1]))
+    shows; where the mouse is. The points come from the chart's scene graph (one SVG element
+    each), nearest the chart's centre first, keeping those that no other element covers."""
+    points = page.locator(f"{selector} {POINT_PATHS}")
+    try:
+        points.first.wait_for(state="attached")
+    except Exception as error:  # noqa: BLE001 - Playwright's timeout, said plainly
+        raise AssertionError(
+            f"{selector} drew no point as an SVG element within {TIMEOUT_MS} ms: the chart "
+            "is not drawn, or not by Vega's SVG renderer (hw3lab.lab.charts.EMBED_OPTIONS)"
+        ) from error
+    page.locator(selector).scroll_into_view_if_needed()
+    centres = page.evaluate("""([selector, paths]) => {
+        const chart = document.querySelector(selector).getBoundingClientRect();
+        const middle = [chart.x + chart.width / 2, chart.y + chart.height / 2];
+        return [...document.querySelectorAll(selector + ' ' + paths)].map((path) => {
+            const box = path.getBoundingClientRect();
+            const x = box.x + box.width / 2, y = box.y + box.height / 2;
+            return [x, y, Math.hypot(x - middle[0], y - middle[1]),
+                    document.elementFromPoint(x, y) === path];
+        }).filter((point) => point[3]).sort((a, b) => a[2] - b[2]).slice(0, 10);
+    }""", [selector, POINT_PATHS])
+    assert centres, f"every point of {selector} is covered by another element"
     tooltip = page.locator("#vg-tooltip-element.visible")
-    for i in order[::max(1, len(order) // 40)]:
-        x, y = box["x"] + float(xs[i]) + 0.5, box["y"] + float(ys[i]) + 0.5
+    for x, y, _, _ in centres:
         page.mouse.move(x, y)
-        try:
-            tooltip.wait_for(state="visible", timeout=500)
+        try:  # the handlers are attached when the view is; a first hover may come before
+            tooltip.wait_for(state="visible", timeout=3_000)
             return x, y
-        except Exception:  # noqa: BLE001 - Playwright's timeout: try the next point
-            continue
-    raise AssertionError(f"no tooltip over any point of {selector}")
+        except Exception:  # noqa: BLE001 - Playwright's timeout: off the point, then the next
+            page.mouse.move(0, 0)
+    raise AssertionError(f"no tooltip over any of {len(centres)} uncovered points of "
+                         f"{selector} (hovered at their centres from Vega's scene graph)")
 
 
 def tooltip_thumbnail(page) -> tuple[str, int, int]:  # noqa: ANN001
@@ -241,12 +276,13 @@ def test_tsne_hover_shows_a_thumbnail_and_a_click_keeps_it(page) -> None:  # noq
     page.locator("#tsne-point img").wait_for(state="visible")
     page.get_by_text(f"Test face {point} (decoded latent)").first.wait_for()
     assert page.locator("#tsne-point-number input").input_value() == str(point)
-    canvas = page.locator("#tsne-plot canvas").first
-    before = canvas.screenshot()
+    chart = page.locator("#tsne-plot .vega-embed svg").first
+    before = chart.inner_html()
     page.mouse.move(x, y)
-    page.mouse.wheel(0, -400)  # zoom in around the point
-    page.wait_for_timeout(500)
-    assert canvas.screenshot() != before
+    page.mouse.wheel(0, -400)  # zoom in around the point: the points move
+    page.wait_for_function("""([selector, before]) =>
+        document.querySelector(selector).innerHTML !== before""",
+                           arg=["#tsne-plot .vega-embed svg", before])
     shoot(page, "tsne.png")
 
 
