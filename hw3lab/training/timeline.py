@@ -52,6 +52,7 @@ GAN_NOISE = 16
 REALNESS_FACES = 256
 PROBE_SEED = 2024  # which test items a timeline follows; fixed so every run follows the same
 TSNE_PERPLEXITY = 30.0
+CONTINUED = 500  # t-SNE iterations of a stage started from the stage before
 TIMELINES = "timelines"
 
 
@@ -232,20 +233,31 @@ def gan_stage(averaged: nn.Module, live: nn.Module, discriminator: nn.Module,
 
 def tsne_path(stages: torch.Tensor, perplexity: float = TSNE_PERPLEXITY,
               seed: int = 0) -> torch.Tensor:
-    """(S, N, D) features of S stages -> (S, N, 2) t-SNE maps, the first from PCA, each later
-    one started from the map before (scaled as scikit-learn scales a PCA start), so that
-    neighbouring stages' maps line up."""
+    """(S, N, D) features of S stages -> (S, N, 2) t-SNE maps. The first starts from PCA, as
+    usual; each later one starts from the map before, without early exaggeration (which would
+    pull the start apart and let the map turn or mirror) and for fewer iterations, and is then
+    turned (rotation or reflection, no scaling) to lie best over the map before: a point that
+    keeps its neighbours keeps its place."""
     from sklearn.manifold import TSNE  # imported on use: slow to import, not needed to serve
 
-    maps = []
-    start: np.ndarray | str = "pca"
+    maps: list[np.ndarray] = []
     for features in stages.float().numpy():
-        perplexity_here = min(perplexity, (len(features) - 1) / 3)
-        embedding = TSNE(n_components=2, perplexity=perplexity_here, init=start,
-                         random_state=seed, learning_rate="auto").fit_transform(features)
-        maps.append(embedding.astype(np.float32))
-        start = embedding / embedding[:, 0].std() * 1e-4  # the scale of sklearn's PCA start
+        options: dict[str, Any] = {"init": "pca"}
+        if maps:
+            options = {"init": maps[-1], "early_exaggeration": 1.0, "max_iter": CONTINUED}
+        embedding = TSNE(n_components=2, perplexity=min(perplexity, (len(features) - 1) / 3),
+                         random_state=seed, learning_rate="auto", **options
+                         ).fit_transform(features).astype(np.float32)
+        maps.append(turned_onto(embedding, maps[-1]) if maps else embedding)
     return torch.from_numpy(np.stack(maps))
+
+
+def turned_onto(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """``points`` rotated or reflected about their centre (orthogonal Procrustes) and moved
+    to ``reference``'s centre, to lie best over ``reference``."""
+    centred, target = points - points.mean(0), reference - reference.mean(0)
+    u, _, vt = np.linalg.svd(centred.T @ target)
+    return (centred @ (u @ vt) + reference.mean(0)).astype(np.float32)
 
 
 def ship_timeline(stages: dict[str, torch.Tensor], out: Path, name: str,
