@@ -21,16 +21,18 @@ names that file in its ``timeline`` field. What each family records:
   (reported, never used to choose anything), and for DANN the domain classifier's accuracy on
   the fixed digits;
 * VAE (:func:`vae_stage`): the latent means of :data:`PROBE_FACES` fixed test faces and a few
-  fixed latents decoded;
-* GAN (:func:`gan_stage`, from the run's weight snapshots): the faces of :data:`GAN_NOISE`
-  fixed noise vectors by the averaged and the live generator, and the discriminator's mean
-  realness (sigmoid) on real training faces and on the averaged generator's faces.
+  fixed latents decoded, at :data:`MAX_STAGES` epochs spread over the run (:func:`stage_epochs`);
+* GAN (:func:`gan_stage`, built from the run's weight snapshots when it ships): the faces of
+  :data:`GAN_NOISE` fixed noise vectors by the averaged and the live generator, and the
+  discriminator's mean realness (sigmoid) on real training faces and on the averaged
+  generator's faces, at as many snapshot epochs.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,17 +45,19 @@ from torch import nn
 from hw3lab.checkpoints import atomic_path
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8
 from hw3lab.models.gan import NOISE_DIM
+from hw3lab.training.common import Run
 
 PROBE_DIGITS = 300  # per domain
 PROBE_FACES = 500
 FEATURE_DIMS = 32
 DECODED_LATENTS = 6
-GAN_NOISE = 16
+GAN_NOISE = 12
 REALNESS_FACES = 256
 PROBE_SEED = 2024  # which test items a timeline follows; fixed so every run follows the same
 TSNE_PERPLEXITY = 30.0
 CONTINUED = 500  # t-SNE iterations of a stage started from the stage before
 TIMELINES = "timelines"
+MAX_STAGES = 12  # of a face model's timeline: its pictures are what weigh
 
 
 def read_stages(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -80,13 +84,28 @@ def record_stage(path: Path | None, epoch: int, values: dict[str, Any]) -> None:
 
 
 def recording(metrics: Iterable[dict[str, Any]], path: Path | None,
-              stage: Callable[[], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+              stage: Callable[[], dict[str, Any]],
+              epochs: Collection[int] | None = None) -> Iterator[dict[str, Any]]:
     """Pass a training loop's per-epoch metrics through, recording ``stage()`` at each epoch
-    it reports (the loop's models are then as that epoch left them)."""
+    it reports (the loop's models are then as that epoch left them), or at those of
+    ``epochs`` only, and at the last one it reports."""
     for entry in metrics:
-        if "epoch" in entry:
-            record_stage(path, int(entry["epoch"]), stage())
+        epoch = entry.get("epoch")
+        if epoch is not None and (epochs is None or epoch in epochs
+                                  or epoch == entry.get("epochs") or entry.get("stopped_early")):
+            record_stage(path, int(epoch), stage())
         yield entry
+
+
+def stage_epochs(total: int, count: int = MAX_STAGES, every: int = 1) -> list[int]:
+    """At most ``count`` epochs out of ``1..total`` (multiples of ``every`` where the run
+    keeps only those, such as GAN snapshots), denser early, where a model changes most:
+    roughly geometric from the first to the last."""
+    candidates = [e for e in range(1, total + 1) if e % every == 0 or e == total]
+    if len(candidates) <= count:
+        return candidates
+    wanted = np.geomspace(1, len(candidates), count)
+    return sorted({candidates[int(round(w)) - 1] for w in wanted})
 
 
 def project(features: torch.Tensor, dims: int = FEATURE_DIMS) -> torch.Tensor:
@@ -191,10 +210,23 @@ class FaceProbe:
     @classmethod
     def of(cls, test_faces: torch.Tensor, latent_dims: int, count: int = PROBE_FACES,
            decoded: int = DECODED_LATENTS) -> FaceProbe:
-        chosen = probe_indices(len(test_faces), count).to(test_faces.device)
         latents = torch.randn(decoded, latent_dims,
                               generator=torch.Generator().manual_seed(PROBE_SEED))
-        return cls(test_faces[chosen], latents.to(test_faces.device))
+        return cls(test_faces[face_indices(len(test_faces), count).to(test_faces.device)],
+                   latents.to(test_faces.device))
+
+
+    def pictures(self, attributes: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The probe faces as (N, 32, 32, 3) uint8 thumbnails and their (N, 13) attributes, for
+        the timeline's file (the lab shows them without any data)."""
+        small = torch.nn.functional.avg_pool2d(self.faces.float(), 2).round().to(torch.uint8)
+        return {"face_thumbnails": small.permute(0, 2, 3, 1).cpu().contiguous(),
+                "face_attributes": attributes.float().cpu().contiguous()}
+
+
+def face_indices(count: int, wanted: int = PROBE_FACES) -> torch.Tensor:
+    """Which test faces a VAE's timeline follows (:func:`probe_indices`)."""
+    return probe_indices(count, wanted)
 
 
 def vae_stage(probe: FaceProbe, vae: nn.Module, batch_size: int = 250) -> dict[str, Any]:
@@ -229,6 +261,35 @@ def gan_stage(averaged: nn.Module, live: nn.Module, discriminator: nn.Module,
                 "realness_fake": torch.sigmoid(discriminator.logits(fakes).float()).mean().cpu()}
 
     return _evaluated([averaged, live, discriminator], compute)
+
+
+def record_gan_snapshots(run: Run, generator: nn.Module, discriminator: nn.Module,
+                         real_faces: torch.Tensor, last_epoch: int, every: int) -> list[int]:
+    """Build a GAN run's timeline from its weight snapshots up to ``last_epoch`` (written every
+    ``every`` epochs), at most :data:`MAX_STAGES` of them (:func:`stage_epochs`); ``generator``
+    and ``discriminator`` are modules of the run's shape to load them into (their weights are
+    overwritten: pass copies). Returns the epochs recorded."""
+    from hw3lab.training.gan import load_snapshot, snapshot_folder
+
+    folder = snapshot_folder(run)
+    if run.timeline_path is None or folder is None:
+        return []
+    run.timeline_path.unlink(missing_ok=True)
+    live = copy.deepcopy(generator)
+    real = real_faces[probe_indices(len(real_faces), REALNESS_FACES).to(real_faces.device)]
+    noise = gan_noise().to(real_faces.device)
+    recorded = []
+    for epoch in stage_epochs(last_epoch, MAX_STAGES, every):
+        if not (folder / f"snapshot-e{epoch:03d}.pt").is_file():
+            continue
+        snapshot = load_snapshot(run, epoch)
+        generator.load_state_dict(snapshot["generator"])
+        live.load_state_dict(snapshot.get("live_generator", snapshot["generator"]))
+        discriminator.load_state_dict(snapshot["discriminator"])
+        record_stage(run.timeline_path, epoch, gan_stage(generator, live, discriminator, real,
+                                                         noise))
+        recorded.append(epoch)
+    return recorded
 
 
 def tsne_path(stages: torch.Tensor, perplexity: float = TSNE_PERPLEXITY,
