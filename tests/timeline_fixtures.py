@@ -15,12 +15,17 @@ STAGES = 3
 
 
 def add_timelines(checkpoints: Path, task: tuple[str, str] = ("usps", "mnistm"),
-                  methods: tuple[str, ...] = ("dann",), stages: int = STAGES) -> None:
-    """Give the VAE, the GAN and ``methods`` on ``task`` a timeline of ``stages`` stages."""
+                  methods: tuple[str, ...] = ("dann",), stages: int = STAGES,
+                  points: int = 20, only_missing: bool = False) -> None:
+    """Give the VAE, the GAN and ``methods`` on ``task`` a timeline of ``stages`` stages
+    following ``points`` digits per domain and twice as many faces (a run follows 300 and
+    500); with ``only_missing``, only those whose checkpoint names none."""
     rng = torch.Generator().manual_seed(0)
     work = checkpoints / ".timeline-stages"
 
     def ship(name: str, weights: Path, stage: dict, extra: dict) -> None:
+        if only_missing and read_metadata(weights).get("timeline"):
+            return
         path = work / f"{name.replace('/', '-')}.safetensors"
         for epoch in range(1, stages + 1):
             record_stage(path, epoch * 2, {k: v() for k, v in stage.items()})
@@ -35,10 +40,10 @@ def add_timelines(checkpoints: Path, task: tuple[str, str] = ("usps", "mnistm"),
         return torch.rand((), generator=rng)
 
     ship("vae", checkpoints / "vae.safetensors",
-         {"means": lambda: torch.randn(40, 128, generator=rng).half(),
+         {"means": lambda: torch.randn(2 * points, 128, generator=rng).half(),
           "decoded": lambda: uint8(6, 64, 64, 3)},
-         {"face_thumbnails": uint8(40, 32, 32, 3),
-          "face_attributes": torch.randint(0, 2, (40, 13), generator=rng).float()})
+         {"face_thumbnails": uint8(2 * points, 32, 32, 3),
+          "face_attributes": torch.randint(0, 2, (2 * points, 13), generator=rng).float()})
     ship("gan", checkpoints / "gan.safetensors",
          {"faces": lambda: uint8(12, 64, 64, 3), "live_faces": lambda: uint8(12, 64, 64, 3),
           "realness_real": uniform, "realness_fake": uniform},
@@ -47,8 +52,10 @@ def add_timelines(checkpoints: Path, task: tuple[str, str] = ("usps", "mnistm"),
     for method in methods:
         ship(digit_key(source, target, method), digit_checkpoint(checkpoints, source, target,
                                                                  method),
-             {"features": lambda: torch.randn(40, 32, generator=rng).half(),
+             {"features": lambda: torch.randn(2 * points, 32, generator=rng).half(),
               "source_accuracy": uniform, "target_accuracy": uniform,
               "domain_accuracy": uniform},
-             {"source_images": uint8(20, 28, 28, 1), "target_images": uint8(20, 28, 28, 3),
-              "source_labels": torch.arange(20) % 10, "target_labels": torch.arange(20) % 10})
+             {"source_images": uint8(points, 28, 28, 1),
+              "target_images": uint8(points, 28, 28, 3),
+              "source_labels": torch.arange(points) % 10,
+              "target_labels": torch.arange(points) % 10})
