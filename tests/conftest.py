@@ -22,6 +22,7 @@ from hw3lab.devtools.running_lab import running_lab
 from hw3lab.lab import LabContext
 from hw3lab.methods import TASKS
 from tests.hw3_fixtures import write_hw3_data
+from tests.timeline_fixtures import add_timelines
 
 if TYPE_CHECKING:
     from gradio_client import Client
@@ -96,9 +97,11 @@ def random_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def lab_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Small random faces and every registered method for usps->mnistm: what the lab tests
-    run on."""
-    return make_checkpoints(tmp_path_factory.mktemp("lab-checkpoints"))
+    """Small random faces and every registered method for usps->mnistm, the faces and DANN
+    with a training timeline: what the lab tests run on."""
+    folder = make_checkpoints(tmp_path_factory.mktemp("lab-checkpoints"))
+    add_timelines(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -187,3 +187,16 @@ def test_nothing_about_the_server_reaches_a_visitor(client: Client, running: Run
         messages.append(str(caught.value))
     assert any(f"{lab_checkpoints.name}/digits" in message for message in messages)
     assert not [m for m in messages if any(p in m for p in private)]
+
+
+def test_training_timelines_answer_a_stage(client: Client) -> None:
+    """The three stage endpoints of the Training tab, on the session lab's timelines."""
+    chart, decoded, caption = client.predict(1, "Smiling", api_name="/vae_timeline")
+    assert is_image(decoded) and "epoch 4" in caption
+    assert json.loads(chart["plot"])["title"].endswith("epoch 4")
+    faces, curves, caption = client.predict(2, api_name="/gan_timeline")
+    assert is_image(faces) and "stage 3 of 3" in caption
+    chart, curves, caption = client.predict(TASK, "dann", 0, api_name="/digits_timeline")
+    assert "**dann on usps->mnistm** after epoch 2" in caption
+    with pytest.raises(AppError, match="stage"):
+        client.predict(7, api_name="/gan_timeline")

@@ -10,6 +10,7 @@ only where chromium is absent."""
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -48,7 +49,11 @@ def page(running: RunningLab) -> Iterator:
     """A browser page on the session's lab, logged in (the login form's own request)."""
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        except Exception as error:  # noqa: BLE001 - say which browser, and why, in one line
+            pytest.fail(f"{chromium_version()} at {CHROMIUM} does not start under Playwright "
+                        f"{playwright_version()}: {str(error).splitlines()[0]}")
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.set_default_timeout(TIMEOUT_MS)
         page.on("request", lambda request: REQUESTED.append(request.url))
@@ -59,6 +64,21 @@ def page(running: RunningLab) -> Iterator:
         page.get_by_text("hw3lab: VAE, DCGAN and domain adaptation").wait_for()
         yield page
         browser.close()
+
+
+def chromium_version() -> str:
+    """What ``chromium --version`` prints (the browser the tests drive)."""
+    try:
+        return subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.strip() or "chromium (no version printed)"
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"chromium (--version failed: {error})"
+
+
+def playwright_version() -> str:
+    from importlib.metadata import version
+
+    return version("playwright")
 
 
 def shoot(page, name: str) -> None:  # noqa: ANN001
@@ -198,12 +218,13 @@ def test_tsne_hover_shows_a_thumbnail_and_a_click_keeps_it(page) -> None:  # noq
     page.locator("#tsne-point img").wait_for(state="visible")
     page.get_by_text(f"Test face {point} (decoded latent)").first.wait_for()
     assert page.locator("#tsne-point-number input").input_value() == str(point)
-    canvas = page.locator("#tsne-plot canvas").first
-    before = canvas.screenshot()
+    chart = page.locator("#tsne-plot .vega-embed svg").first
+    before = chart.inner_html()
     page.mouse.move(x, y)
-    page.mouse.wheel(0, -400)  # zoom in around the point
-    page.wait_for_timeout(500)
-    assert canvas.screenshot() != before
+    page.mouse.wheel(0, -400)  # zoom in around the point: the points move
+    page.wait_for_function("""([selector, before]) =>
+        document.querySelector(selector).innerHTML !== before""",
+                           arg=["#tsne-plot .vega-embed svg", before])
     shoot(page, "tsne.png")
 
 

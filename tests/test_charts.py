@@ -43,7 +43,8 @@ def test_scatter_chart_zooms_and_shows_each_point() -> None:
     spec = charts.scatter_chart(points, np.array([1, 0, 1]), ["not Smiling", "Smiling"], "t",
                                 ["data:image/webp;base64,AA"] * 3, ["a", "b", "c"], "Smiling")
     assert spec["$schema"].endswith("/vega-lite/v5.json")  # the version Gradio bundles
-    assert spec["usermeta"]["embedOptions"] == {"actions": False}  # no link to other sites
+    # no link to other sites; SVG, so that the browser hit-tests each point where it is drawn
+    assert spec["usermeta"]["embedOptions"] == {"actions": False, "renderer": "svg"}
     assert spec["params"] == [{"name": "zoom", "select": "interval", "bind": "scales"}]
     rows = spec["data"]["values"]
     assert rows[0] == {"image": "data:image/webp;base64,AA", "point": 0, "labels": "a",

@@ -17,6 +17,7 @@ from hw3lab.training.arguments import add_config, config_from, training_parser
 from hw3lab.training.dann import DannConfig
 from hw3lab.training.digits import for_task
 from hw3lab.training.gan import GanConfig
+from tests.conftest import REPO
 from train import adda, attributes, dann, gan, mean_teacher, source_only, target_only, vae
 
 MAINS = {"source_only": source_only.main, "target_only": target_only.main, "dann": dann.main,
@@ -159,6 +160,21 @@ def test_dry_run_of_the_face_clis(name: str, tmp_path: Path, tiny_data: Path,
     assert lines(capsys.readouterr().out)[-1]["epoch"] == 1
     store = ModelStore(tmp_path / "ckpt", "cpu")
     assert (store.vae() if name == "vae" else store.gan())[2]["width"] == TINY_WIDTH
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vae", "gan"])
+def test_the_default_recipe_is_the_shipped_one(name: str, tmp_path: Path, tiny_data: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    """``python -m train.X`` with no recipe option trains what ships: its dry run's recipe is
+    the shipped file's, but for the length of the run and how often it snapshots."""
+    MAINS[name]([*_common(tmp_path, tiny_data), "--width", str(TINY_WIDTH)])
+    capsys.readouterr()
+    trained = json.loads((tmp_path / "ckpt" / f"{name}.json").read_text())["recipe"]
+    shipped = json.loads((REPO / "checkpoints" / f"{name}.json").read_text())["recipe"]
+    length = {"epochs", "snapshot_every"}
+    assert {k: v for k, v in trained.items() if k not in length} == {
+        k: v for k, v in shipped.items() if k not in length}
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import torch
 
@@ -21,6 +22,7 @@ from hw3lab.training.arguments import (
 from hw3lab.training.dann import DannConfig, dann_optimizer, train_dann
 from hw3lab.training.digits import DigitNets, for_task, run_name
 from hw3lab.training.saving import print_metrics, save_digits
+from hw3lab.training.timeline import DigitProbe, digit_stage, recording
 
 HELP = {
     **DIGIT_HELP,
@@ -51,11 +53,15 @@ def main(argv: list[str] | None = None) -> None:
         run = setup.run(run_name(source, target, "dann", setup.seed),
                         {**nets.modules(), "domain": domain},
                         {"dann": dann_optimizer(nets, domain, config.lr)})
-        history = print_metrics(train_dann(run, nets, domain, train, val, target_images,
-                                           config))
+        probe = DigitProbe.of(setup.labelled(source, "test"), setup.labelled(target, "test"))
+        history = print_metrics(recording(
+            train_dann(run, nets, domain, train, val, target_images, config),
+            run.timeline_path,
+            partial(digit_stage, probe, nets.extractor, nets.predictor, config.grey, domain)))
         save_digits(setup, run, source, target, "dann", nets.modules(),
                     {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
-                     "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout}})
+                     "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout}},
+                    probe)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from hw3lab.training.gan import (
     train_gan,
 )
 from hw3lab.training.saving import print_metrics, save_and_measure
+from hw3lab.training.timeline import record_gan_snapshots
 
 RECIPES = {"improved": GanConfig, "homework": GanConfig.homework}
 HELP = {
@@ -78,8 +79,9 @@ def main(argv: list[str] | None = None) -> None:
         setup = replace(setup, resume=True)  # keep the run's log and state
     run = setup.run(name, modules, gan_optimizers(generator, discriminator, config))
     shipped = {}
+    faces = setup.faces("train")
     if args.ship_epoch is None:
-        print_metrics(train_gan(run, generator, discriminator, setup.faces("train"), config))
+        print_metrics(train_gan(run, generator, discriminator, faces, config))
     else:
         snapshot = load_snapshot(run, args.ship_epoch)
         if args.ship_live:
@@ -92,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
         discriminator.load_state_dict(snapshot["discriminator"])
         shipped = {"shipped_epoch": args.ship_epoch,
                    "shipped_generator": "live" if args.ship_live else "sampling"}
+    record_gan_snapshots(run, Generator(args.width).to(setup.device),
+                         Discriminator(args.width).to(setup.device), faces,
+                         args.ship_epoch or run.epoch, config.snapshot_every)
     save_and_measure(setup, run, "gan", setup.out / "gan.safetensors",
                      {"generator": generator if args.ship_live
                       else sampling_generator(run, generator, config),

@@ -7,7 +7,9 @@ It starts from the task's source-only checkpoint in --out (train it first with
 
 from __future__ import annotations
 
+import copy
 import sys
+from functools import partial
 
 import torch
 
@@ -24,10 +26,12 @@ from hw3lab.training.arguments import (
     training_parser,
 )
 from hw3lab.training.bounds import saved_source_model, train_classifier
-from hw3lab.training.digits import for_task, run_name
+from hw3lab.training.common import Run
+from hw3lab.training.digits import DigitNets, for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.saving import print_metrics, save_digits
 from hw3lab.training.supervised import SupervisedConfig
+from hw3lab.training.timeline import DigitProbe, digit_stage, recording
 
 HELP = {
     **DIGIT_HELP,
@@ -79,13 +83,24 @@ def main(argv: list[str] | None = None) -> None:
                                       *student.predictor.parameters()], lr=config.lr)
         run = setup.run(run_name(source, target, "mean_teacher", setup.seed),
                         student.modules(), {"student": optimizer})
-        history = print_metrics(train_mean_teacher(run, student, train, val, target_images,
-                                                   config))
+        probe = DigitProbe.of(setup.labelled(source, "test"), setup.labelled(target, "test"))
+        history = print_metrics(recording(
+            train_mean_teacher(run, student, train, val, target_images, config),
+            run.timeline_path,
+            partial(teacher_stage, probe, copy.deepcopy(student), run, config.grey)))
         save_digits(setup, run, source, target, "mean_teacher", student.modules(),
                     {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
                      "started_from": f"digits/{start.name}",
                      "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout,
-                                               "selection": "last epoch's teacher"}})
+                                               "selection": "last epoch's teacher"}},
+                    probe)
+
+
+def teacher_stage(probe: DigitProbe, teacher: DigitNets, run: Run, grey: bool) -> dict:
+    """The timeline's stage of the teacher (what is kept), as the run's state holds it."""
+    for key, module in teacher.modules().items():
+        module.load_state_dict(run.extra["teacher"][key])
+    return digit_stage(probe, teacher.extractor, teacher.predictor, grey)
 
 
 if __name__ == "__main__":

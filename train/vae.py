@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 
 import torch
 
 from hw3lab import cli
 from hw3lab.models import VAE
+from hw3lab.models.vae import LATENT_DIM
 from hw3lab.training.arguments import TrainingSetup, add_config, config_from, training_parser
 from hw3lab.training.saving import print_metrics, save_and_measure
+from hw3lab.training.timeline import (
+    FaceProbe,
+    face_indices,
+    recording,
+    stage_epochs,
+    vae_stage,
+)
 from hw3lab.training.vae import VaeConfig, reconstruction_mse, train_vae, vae_optimizer
 
 HELP = {
@@ -37,11 +46,15 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(setup.seed)
     vae = VAE(args.width).to(setup.device)
     run = setup.run(f"vae-seed{setup.seed}", {"vae": vae}, {"vae": vae_optimizer(vae, config)})
-    print_metrics(train_vae(run, vae, train, test, config))
+    probe = FaceProbe.of(test, LATENT_DIM)
+    print_metrics(recording(train_vae(run, vae, train, test, config), run.timeline_path,
+                            partial(vae_stage, probe, vae), stage_epochs(config.epochs)))
+    attributes = setup.labelled_faces("test")[1][face_indices(len(test)).to(setup.device)]
     save_and_measure(setup, run, "vae", setup.out / "vae.safetensors",
                      {"encoder": vae.encoder, "decoder": vae.decoder},
                      {"family": "vae", "width": args.width, "recipe": vars(config)},
-                     lambda: {"test_mse": reconstruction_mse(vae, test)})
+                     lambda: {"test_mse": reconstruction_mse(vae, test)},
+                     probe.pictures(attributes))
 
 
 if __name__ == "__main__":

@@ -3,11 +3,7 @@ browser test and the screenshots."""
 
 from __future__ import annotations
 
-import io
 import shutil
-
-import numpy as np
-from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -35,25 +31,42 @@ def open_tab(page, name: str) -> None:  # noqa: ANN001
     page.get_by_role("tab", name=name, exact=True).first.click()
 
 
-def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001
+# Vega's scene graph as the SVG renderer writes it: each data point is a path inside the
+# group of its mark (legend symbols are role-legend-symbol, not role-mark).
+POINT_PATHS = ".vega-embed svg .mark-symbol.role-mark path"
+
+
+def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001 - a Playwright page
     """Move the mouse onto a point of the Vega chart inside ``selector`` until its tooltip
-    shows (points are the coloured pixels of the canvas); where the mouse is."""
-    canvas = page.locator(f"{selector} canvas").first
-    canvas.wait_for(state="visible")
-    canvas.scroll_into_view_if_needed()
-    pixels = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB"), np.int16)
-    box = canvas.bounding_box()  # where it is once scrolled into view
-    assert box is not None
-    ys, xs = np.nonzero(pixels.max(axis=2) - pixels.min(axis=2) > 80)  # coloured, not grey
-    centre = np.array([pixels.shape[0] / 2, pixels.shape[1] / 2])
-    order = np.argsort(np.hypot(ys - centre[0], xs - centre[1]))
+    shows; where the mouse is. The points come from the chart's scene graph (one SVG element
+    each), nearest the chart's centre first, keeping those that no other element covers."""
+    points = page.locator(f"{selector} {POINT_PATHS}")
+    try:
+        points.first.wait_for(state="attached")
+    except Exception as error:  # noqa: BLE001 - Playwright's timeout, said plainly
+        raise AssertionError(
+            f"{selector} drew no point as an SVG element within the page's timeout: the chart "
+            "is not drawn, or not by Vega's SVG renderer (hw3lab.lab.charts.EMBED_OPTIONS)"
+        ) from error
+    page.locator(selector).scroll_into_view_if_needed()
+    centres = page.evaluate("""([selector, paths]) => {
+        const chart = document.querySelector(selector).getBoundingClientRect();
+        const middle = [chart.x + chart.width / 2, chart.y + chart.height / 2];
+        return [...document.querySelectorAll(selector + ' ' + paths)].map((path) => {
+            const box = path.getBoundingClientRect();
+            const x = box.x + box.width / 2, y = box.y + box.height / 2;
+            return [x, y, Math.hypot(x - middle[0], y - middle[1]),
+                    document.elementFromPoint(x, y) === path];
+        }).filter((point) => point[3]).sort((a, b) => a[2] - b[2]).slice(0, 10);
+    }""", [selector, POINT_PATHS])
+    assert centres, f"every point of {selector} is covered by another element"
     tooltip = page.locator("#vg-tooltip-element.visible")
-    for i in order[::max(1, len(order) // 40)]:
-        x, y = box["x"] + float(xs[i]) + 0.5, box["y"] + float(ys[i]) + 0.5
+    for x, y, _, _ in centres:
         page.mouse.move(x, y)
-        try:
-            tooltip.wait_for(state="visible", timeout=500)
+        try:  # the handlers are attached when the view is; a first hover may come before
+            tooltip.wait_for(state="visible", timeout=3_000)
             return x, y
-        except Exception:  # noqa: BLE001 - Playwright's timeout: try the next point
-            continue
-    raise AssertionError(f"no tooltip over any point of {selector}")
+        except Exception:  # noqa: BLE001 - Playwright's timeout: off the point, then the next
+            page.mouse.move(0, 0)
+    raise AssertionError(f"no tooltip over any of {len(centres)} uncovered points of "
+                         f"{selector} (hovered at their centres from Vega's scene graph)")

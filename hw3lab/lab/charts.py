@@ -26,8 +26,12 @@ FACE_THUMBNAIL = 32  # faces: 64x64 halved
 THUMBNAIL_QUALITY = 80
 PALETTE = "category10"  # matplotlib's tab10, as in the figures
 # vega-embed's menu (export, view source, open in the online Vega editor) is left out: the lab
-# must not send users to other sites.
-EMBED_OPTIONS = {"actions": False}
+# must not send users to other sites. The SVG renderer, not the canvas: Gradio's stylesheet pads
+# the chart's canvas by 6 px, which Vega's canvas hit-testing does not subtract, so a tooltip
+# showed only 6 px above and left of its point (with Chromium 156 no hover on a point found
+# one). With SVG the browser hit-tests each point's own element, and every point is an element
+# of the page (a test finds them from Vega's scene graph, not from pixel colours).
+EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
 SCALE = {"zero": False, "nice": False, "padding": 6}  # t-SNE axes mean nothing: fit the points
 PADDING = {"top": 30, "left": 6, "right": 6, "bottom": 6}  # room for Gradio's label above
 

@@ -174,8 +174,10 @@ class TrainingSetup:
             print(json.dumps({"run": name, "resumed_at_epoch": run.epoch}), flush=True)
         elif run.state_path and run.state_path.exists():
             run.state_path.unlink()  # a fresh run does not inherit an old one's state
-        if run.log_path and not self.resume:
-            run.log_path.unlink(missing_ok=True)
+        if not self.resume:
+            for path in (run.log_path, run.timeline_path):
+                if path:
+                    path.unlink(missing_ok=True)
         return run
 
     def labelled(self, domain: str, split: str) -> Labelled:

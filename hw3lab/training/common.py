@@ -120,6 +120,11 @@ class Run:
     def log_path(self) -> Path | None:
         return self.state_dir / f"{self.name}.jsonl" if self.state_dir else None
 
+    @property
+    def timeline_path(self) -> Path | None:
+        """Where the run's timeline grows (:mod:`hw3lab.training.timeline`)."""
+        return self.state_dir / f"{self.name}.timeline.safetensors" if self.state_dir else None
+
     def autocast(self) -> contextlib.AbstractContextManager:
         """The forward passes' precision context (bf16 autocast or plain fp32)."""
         return autocast(self.device, self.precision)

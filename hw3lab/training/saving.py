@@ -23,6 +23,7 @@ from hw3lab.inference import ModelStore, test_accuracies
 from hw3lab.methods import digit_checkpoint, digit_key, predictor_file, task_name
 from hw3lab.training.arguments import TrainingSetup
 from hw3lab.training.common import Run
+from hw3lab.training.timeline import DigitProbe, read_stages, ship_timeline
 
 DATA_TERMS = ("Trained on hw3_data (see hw3_data/PROVENANCE.md); inherits its terms: CelebA, "
               "SVHN and BSDS500 (behind MNIST-M) are for non-commercial research and education "
@@ -40,11 +41,18 @@ def print_metrics(metrics: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def save_and_measure(setup: TrainingSetup, run: Run, name: str, path: Path,
                      modules: dict[str, nn.Module], metadata: dict[str, Any],
-                     measure: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+                     measure: Callable[[], dict[str, Any]] | None = None,
+                     timeline_extra: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
     """Write the checkpoint ``path`` (listed as ``name`` in the manifest) with what every one
     records: data terms, timing, the run's epochs with every epoch's metrics (its ``history``),
     provenance and ``metadata`` (which holds the ``recipe``); then ``measure`` it and store
-    the metrics in its JSON and the manifest. Returns the metrics."""
+    the metrics in its JSON and the manifest. Where the run recorded a timeline, it ships
+    beside the checkpoint (with ``timeline_extra``, the probe's pictures and labels) and the
+    JSON's ``timeline`` names it. Returns the metrics."""
+    stages = read_stages(run.timeline_path) if run.timeline_path else {}
+    if stages:
+        metadata = {**metadata, "timeline": ship_timeline(stages, setup.out, name,
+                                                          timeline_extra)}
     history = run.history()
     summary = {"epochs_planned": metadata["recipe"]["epochs"], "epochs_run": run.epoch,
                "stopped_early": run.stopped_early, "history": history}
@@ -68,7 +76,8 @@ def save_and_measure(setup: TrainingSetup, run: Run, name: str, path: Path,
 
 
 def save_digits(setup: TrainingSetup, run: Run, source: str, target: str, method: str,
-                modules: dict[str, nn.Module], metadata: dict[str, Any]) -> dict[str, Any]:
+                modules: dict[str, nn.Module], metadata: dict[str, Any],
+                probe: DigitProbe | None = None) -> dict[str, Any]:
     """Write the method's checkpoint (:func:`hw3lab.methods.digit_key`; ``predictor_from``
     recorded where the registry says it reuses another's predictor) and measure it as shipped
     (fp16 weights, loaded by ModelStore) on both test splits; print and return the metrics."""
@@ -86,7 +95,7 @@ def save_digits(setup: TrainingSetup, run: Run, source: str, target: str, method
         digit_checkpoint(setup.out, source, target, method), modules,
         {"family": "digits", "method": method, "source": source, "target": target,
          **({"predictor_from": shared} if shared else {}), **metadata},
-        measure)
+        measure, probe.pictures() if probe is not None else None)
     print(json.dumps({"task": task_name(source, target), "method": method, **metrics}),
           flush=True)
     return metrics

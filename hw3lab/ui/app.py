@@ -16,7 +16,7 @@ from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
-from hw3lab.ui.tabs import digits, gan, models, tsne, vae
+from hw3lab.ui.tabs import digits, gan, models, training, tsne, vae
 from hw3lab.ui.widgets import PAGE_HEAD
 
 TITLE = "hw3lab: VAE, DCGAN and domain adaptation"
@@ -49,6 +49,8 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
             digits.build(ctx, demo)
         with gr.Tab("Interactive t-SNE", id="tsne"):
             tsne.build(ctx)
+        with gr.Tab("Training", id="training"):
+            training.build(ctx)
         with gr.Tab("Models", id="models"):
             models.build(ctx, demo)
     demo.queue(max_size=QUEUE_SIZE)

@@ -197,16 +197,21 @@ PAGE_HEAD = ("<style>#vg-tooltip-element img { height: 96px; width: auto; "
              "image-rendering: pixelated; }</style>")
 
 
+def vega_plot_data(spec: dict) -> PlotData:
+    """A Vega-Lite spec as Gradio's plot takes an Altair chart: its JSON."""
+    return PlotData(type="altair", plot=json.dumps(spec, separators=(",", ":")))
+
+
 def interactive_plot(label: str, **options: Any) -> gr.Plot:
     """A plot showing a Vega-Lite spec (a dict, :mod:`hw3lab.lab.charts`) with the Vega that
     Gradio bundles: Gradio takes Altair charts as their JSON, and this is that JSON."""
+    if isinstance(options.get("value"), dict):  # a first view, built at start-up
+        options["value"] = vega_plot_data(options["value"])
     plot = gr.Plot(label=label, **options)
     postprocess = plot.postprocess
 
     def from_spec(value: Any) -> Any:
-        if isinstance(value, dict):
-            value = PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
-        return postprocess(value)
+        return postprocess(vega_plot_data(value) if isinstance(value, dict) else value)
 
     plot.postprocess = from_spec  # type: ignore[method-assign]
     return plot
