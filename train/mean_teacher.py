@@ -22,6 +22,7 @@ from hw3lab.training.arguments import (
     digit_tasks,
     training_parser,
 )
+from hw3lab.training.common import adam
 from hw3lab.training.digits import for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.outputs import print_metrics, save_digits
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> None:
                                  f"--target {target}")
         train, val = setup.train_val(source, args.holdout)
         target_images = setup.labelled(target, "train").images  # labels never used
-        optimizer = torch.optim.Adam([*student.extractor.parameters(),
-                                      *student.predictor.parameters()], lr=config.lr)
+        optimizer = adam([*student.extractor.parameters(), *student.predictor.parameters()],
+                         lr=config.lr)
         run = setup.run(run_name(source, target, "mean_teacher", setup.seed),
                         student.modules(), {"student": optimizer})
         history = print_metrics(train_mean_teacher(run, student, train, val, target_images,
