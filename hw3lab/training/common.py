@@ -221,7 +221,9 @@ class Run:
             metrics = {"run": self.name, "epoch": self.epoch, "epochs": epochs, **metrics,
                        "seconds": round(time.monotonic() - start, 3),
                        "stopped_early": self.stopped_early}
+            saving = time.monotonic()
             self.save()
+            metrics["save_seconds"] = round(time.monotonic() - saving, 3)  # not in "seconds"
             self.log(metrics)
             yield metrics
 
