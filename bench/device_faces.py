@@ -36,6 +36,24 @@ def faces_on(checkpoint: Path, device: torch.device, precision: str,
         return faces_to_uint8(generator(noise.to(device)))
 
 
+def snapshot_faces(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shapes of two faces from each generator of a training run's snapshot, loaded on
+    the CPU whatever device wrote it: by face_quality's loader at the homework's width, else
+    by the same ``map_location`` at the width its weights have."""
+    snapshot = torch.load(path, map_location="cpu", weights_only=True)
+    width = snapshot["generator"]["decode.0.block.0.weight"].shape[1] / 512
+    if width == 1.0:
+        return {name: sample(2, 0).shape for name, sample in snapshot_samplers(path).items()}
+    shapes = {}
+    for key in ("generator", "live_generator"):
+        if key in snapshot:
+            generator = Generator(width).eval()
+            generator.load_state_dict(snapshot[key])
+            with torch.no_grad():
+                shapes[key] = faces_to_uint8(generator(torch.randn(2, NOISE_DIM))).shape
+    return shapes
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -48,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     device = pick_device(args.device)
     noise = torch.randn(args.faces, NOISE_DIM, generator=torch.Generator().manual_seed(args.seed))
     reference = faces_on(args.checkpoint, torch.device("cpu"), "fp32", noise)
-    rows = {"cpu fp32": reference}
+    rows = {"cpu fp32 (reference)": reference}
     for precision in ("fp32", "bf16"):
         rows[f"{device} {precision}"] = faces_on(args.checkpoint, device, precision, noise)
     print(f"{args.checkpoint} ({args.faces} faces, noise seed {args.seed}); pixel differences "
@@ -59,9 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         gap = np.abs(faces.astype(np.int16) - reference.astype(np.int16))
         print(f"| {name} | {gap.max()} | {gap.mean():.3f} | {(gap > 2).mean():.2%} |")
     if args.snapshot:
-        samplers = snapshot_samplers(args.snapshot)
-        shapes = {name: sample(2, args.seed).shape for name, sample in samplers.items()}
-        print(f"snapshot {args.snapshot} sampled on the CPU: {shapes}")
+        print(f"snapshot {args.snapshot} sampled on the CPU: {snapshot_faces(args.snapshot)}")
     if args.image:
         grid = np.concatenate([np.concatenate(list(faces), axis=1) for faces in rows.values()])
         Image.fromarray(grid).save(args.image)

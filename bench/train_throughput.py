@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> None:
         fp32 = measure("fp32", fast_batches(images, batch, prepare, generator))
         bf16 = (math.nan if args.no_bf16
                 else measure("bf16", fast_batches(images, batch, prepare, generator)))
-        print(f"| {name} | {homework:.0f} | {fp32:.0f} | {bf16:.0f} | {fp32 / homework:.2f}x | "
-              f"{bf16 / fp32:.2f}x |", flush=True)
+        bf16_cells = ("-", "-") if args.no_bf16 else (f"{bf16:.0f}", f"{bf16 / fp32:.2f}x")
+        print(f"| {name} | {homework:.0f} | {fp32:.0f} | {bf16_cells[0]} | "
+              f"{fp32 / homework:.2f}x | {bf16_cells[1]} |", flush=True)
 
 
 if __name__ == "__main__":
