@@ -56,6 +56,7 @@ case "${1:-size}" in
         exit 1
       fi
     done
+    mkdir -p "$(dirname "$EXCLUDE")"
     echo "$BEGIN" >>"$EXCLUDE"
     for path in "$@"; do
       path=${path%/}
