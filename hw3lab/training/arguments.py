@@ -172,7 +172,8 @@ class TrainingSetup:
     def from_args(cls, args: argparse.Namespace) -> TrainingSetup:
         set_cpu_threads(args.threads)
         device = pick_device(args.device)
-        configure_backends(device, args.deterministic)
+        deterministic = getattr(args, "deterministic", False)
+        configure_backends(device, deterministic)
         dry = args.dry_run
         return cls(device=device, data=resolve_data_root(args.data),
                    out=args.out or Path("runs/dry-run/checkpoints" if dry else "checkpoints"),
@@ -181,7 +182,7 @@ class TrainingSetup:
                    time_budget=args.time_budget, resume=args.resume, dry_run=dry,
                    progress=not args.no_progress,
                    provenance=run_provenance(args.seed, device),
-                   deterministic=args.deterministic)
+                   deterministic=deterministic)
 
     def shortened(self, config: Config) -> Config:
         """``config`` with one epoch (of two steps, where epochs are counted in steps) on a
