@@ -12,6 +12,7 @@ workers, fp32); the bf16 column only in its precision (autocast; weights stay fp
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +29,8 @@ from hw3lab.data.transforms import digits_for_model, faces_for_model, horizontal
 from hw3lab.models import VAE, Discriminator, Extractor, Generator, Predictor, kl_divergence
 from hw3lab.models.gan import NOISE_DIM
 from hw3lab.runtime import autocast, pick_device, set_cpu_threads
-from hw3lab.training.common import index_batches, on_device
+from hw3lab.training.arguments import configure_backends
+from hw3lab.training.common import adam, index_batches, on_device
 
 
 class Folder(Dataset):
@@ -79,7 +81,7 @@ def images_per_second(step: Callable[[torch.Tensor], None], batches: Iterator[to
 
 def digit_step(device: torch.device, precision: str) -> Callable[[torch.Tensor], None]:
     extractor, predictor = Extractor().to(device), Predictor().to(device)
-    optimizer = torch.optim.Adam([*extractor.parameters(), *predictor.parameters()], lr=1e-3)
+    optimizer = adam([*extractor.parameters(), *predictor.parameters()], lr=1e-3)
 
     def step(x: torch.Tensor) -> None:
         with autocast(device, precision):
@@ -94,7 +96,7 @@ def digit_step(device: torch.device, precision: str) -> Callable[[torch.Tensor],
 def vae_step(device: torch.device, precision: str,
              width: float) -> Callable[[torch.Tensor], None]:
     vae = VAE(width).to(device)
-    optimizer = torch.optim.Adam(vae.parameters(), lr=1e-4)
+    optimizer = adam(vae.parameters(), lr=1e-4)
 
     def step(x: torch.Tensor) -> None:
         with autocast(device, precision):
@@ -110,7 +112,7 @@ def vae_step(device: torch.device, precision: str,
 def gan_step(device: torch.device, precision: str) -> Callable[[torch.Tensor], None]:
     """One generator step then one discriminator step, as :mod:`hw3lab.training.gan` takes."""
     generator, discriminator = Generator().to(device), Discriminator().to(device)
-    optimizers = [torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizers = [adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
                   for m in (generator, discriminator)]
 
     def loss(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -119,12 +121,14 @@ def gan_step(device: torch.device, precision: str) -> Callable[[torch.Tensor], N
 
     def step(real: torch.Tensor) -> None:
         noise = torch.randn(len(real), NOISE_DIM, device=device)
+        discriminator.requires_grad_(False)  # no D weight grads in the generator step
         with autocast(device, precision):
             fake = generator(noise)
             generator_loss = loss(discriminator.logits(fake), 1.0)
         optimizers[0].zero_grad(set_to_none=True)
         generator_loss.backward()
         optimizers[0].step()
+        discriminator.requires_grad_(True)
         with autocast(device, precision):
             disc_loss = (loss(discriminator.logits(real), 1.0)
                          + loss(discriminator.logits(fake.detach()), 0.0))
@@ -142,11 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (homework)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-bf16", action="store_true",
+                        help="leave out the bf16 column (minutes a model where bf16 is emulated)")
     parser.add_argument("--vae-width", type=float, default=None,
                         help="VAE channel multiplier (default: 1.0 on CUDA, 0.25 on the CPU)")
     args = parser.parse_args(argv)
     set_cpu_threads(args.threads)
     device = pick_device(args.device)
+    configure_backends(device, deterministic=False)  # as the train.* CLIs: cuDNN autotuning, TF32
     root = resolve_data_root(args.data)
     width = args.vae_width or (1.0 if device.type == "cuda" else 0.25)
     generator = torch.Generator(device).manual_seed(0)
@@ -181,9 +188,11 @@ def main(argv: list[str] | None = None) -> None:
         homework = measure("fp32", homework_batches(folder, transform, batch, args.workers,
                                                     device))
         fp32 = measure("fp32", fast_batches(images, batch, prepare, generator))
-        bf16 = measure("bf16", fast_batches(images, batch, prepare, generator))
-        print(f"| {name} | {homework:.0f} | {fp32:.0f} | {bf16:.0f} | {fp32 / homework:.2f}x | "
-              f"{bf16 / fp32:.2f}x |", flush=True)
+        bf16 = (math.nan if args.no_bf16
+                else measure("bf16", fast_batches(images, batch, prepare, generator)))
+        bf16_cells = ("-", "-") if args.no_bf16 else (f"{bf16:.0f}", f"{bf16 / fp32:.2f}x")
+        print(f"| {name} | {homework:.0f} | {fp32:.0f} | {bf16_cells[0]} | "
+              f"{fp32 / homework:.2f}x | {bf16_cells[1]} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -154,16 +154,28 @@ def git_revision() -> str:
     return revision + (f"+diff-{hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
 
 
-def run_provenance(seed: int | None = None) -> dict[str, Any]:
-    """What every checkpoint records about how it was made."""
+def run_provenance(seed: int | None = None,
+                   device: torch.device | str | None = None) -> dict[str, Any]:
+    """What every checkpoint records about how it was made; ``device`` is the one that made
+    it (None: this process's default, the first GPU if there is one)."""
     return {
         "command": "python -m " + " ".join([_module_name(), *sys.argv[1:]]),
         "seed": seed,
         "revision": git_revision(),
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__,
-        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "device": device_name(device),
     }
+
+
+def device_name(device: torch.device | str | None = None) -> str:
+    """'cpu', or the GPU's name (``cuda:N``'s for that index) for a CUDA device."""
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type != "cuda":
+        return device.type
+    return torch.cuda.get_device_name(device)
 
 
 def _module_name() -> str:

@@ -35,14 +35,21 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cuda_has_bf16() -> bool:
+    """Whether the current GPU computes bf16 natively (Ampere and later); on older GPUs
+    PyTorch emulates it, correctly but slower than fp32."""
+    return torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def resolve_precision(requested: str, device: torch.device) -> str:
-    """'auto' -> 'bf16' on CUDA and on a CPU with native bf16, else 'fp32'; a request for bf16
+    """'auto' -> 'bf16' on a GPU or CPU with native bf16, else 'fp32'; a request for bf16
     where it is emulated is honoured (it is correct, only slower)."""
     if requested not in PRECISIONS:
         raise UserInputError(f"precision {requested!r}: expected one of {', '.join(PRECISIONS)}")
     if requested != "auto":
         return requested
-    return "bf16" if device.type == "cuda" or cpu_has_bf16() else "fp32"
+    native = cuda_has_bf16() if device.type == "cuda" else cpu_has_bf16()
+    return "bf16" if native else "fp32"
 
 
 def autocast(device: torch.device, precision: str = "fp32") -> contextlib.AbstractContextManager:

@@ -39,6 +39,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) ->
     assert runtime.resolve_precision("auto", cpu) == "bf16"
     monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)
     assert runtime.resolve_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(runtime, "cuda_has_bf16", lambda: True)  # see tests/test_cross_device.py
     assert runtime.resolve_precision("auto", torch.device("cuda")) == "bf16"
     assert runtime.resolve_precision("bf16", cpu) == "bf16"
     with pytest.raises(ValueError, match="fp16"):

@@ -26,7 +26,7 @@ from hw3lab.training.arguments import (
     training_parser,
 )
 from hw3lab.training.bounds import saved_source_model, train_classifier
-from hw3lab.training.common import Run
+from hw3lab.training.common import Run, adam
 from hw3lab.training.digits import DigitNets, for_task, run_name
 from hw3lab.training.mean_teacher import MeanTeacherConfig, train_mean_teacher
 from hw3lab.training.saving import print_metrics, save_digits
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
                                  f"--target {target}")
         train, val = setup.train_val(source, args.holdout)
         target_images = setup.labelled(target, "train").images  # labels never used
-        optimizer = torch.optim.Adam([*student.extractor.parameters(),
-                                      *student.predictor.parameters()], lr=config.lr)
+        optimizer = adam([*student.extractor.parameters(), *student.predictor.parameters()],
+                         lr=config.lr)
         run = setup.run(run_name(source, target, "mean_teacher", setup.seed),
                         student.modules(), {"student": optimizer})
         probe = DigitProbe.of(setup.labelled(source, "test"), setup.labelled(target, "test"))

@@ -208,7 +208,7 @@ def snapshot_samplers(path: Path) -> dict[str, Sampler]:
     """The generators of a training run's snapshot (``snapshot-eNNN.pt``, written by
     :mod:`train.gan`): its sampling one, named by the file, and its live one (if it keeps one
     beside an averaged generator) with '-live' added."""
-    snapshot = torch.load(path, weights_only=True)
+    snapshot = torch.load(path, map_location="cpu", weights_only=True)  # GPU runs' too
     samplers = {}
     for key, suffix in (("generator", ""), ("live_generator", "-live")):
         if key in snapshot:

@@ -31,7 +31,7 @@ import torch.nn.functional as F  # noqa: N812
 from hw3lab.data.transforms import digits_for_model
 from hw3lab.models import DomainDiscriminator, Extractor
 from hw3lab.models.digits import NUM_CLASSES
-from hw3lab.training.common import Cycle, Run, index_batches
+from hw3lab.training.common import Cycle, Run, adam, index_batches
 from hw3lab.training.digits import (
     DigitNets,
     Labelled,
@@ -61,16 +61,16 @@ class AddaConfig:
 def adda_optimizers(target_extractor: Extractor, discriminator: DomainDiscriminator,
                     config: AddaConfig) -> dict[str, torch.optim.Adam]:
     return {
-        "target_extractor": torch.optim.Adam(target_extractor.parameters(), lr=config.lr,
-                                             betas=ADDA_BETAS),
-        "discriminator": torch.optim.Adam(discriminator.parameters(),
-                                          lr=config.disc_lr or config.lr, betas=ADDA_BETAS),
+        "target_extractor": adam(target_extractor.parameters(), lr=config.lr,
+                                 betas=ADDA_BETAS),
+        "discriminator": adam(discriminator.parameters(),
+                              lr=config.disc_lr or config.lr, betas=ADDA_BETAS),
     }
 
 
 def domain_labels(source: int, target: int, device: torch.device) -> torch.Tensor:
-    return torch.cat([torch.zeros(source, dtype=torch.long),
-                      torch.ones(target, dtype=torch.long)]).to(device)
+    return torch.cat([torch.zeros(source, dtype=torch.long, device=device),
+                      torch.ones(target, dtype=torch.long, device=device)])
 
 
 def class_weights(source_model: DigitNets, source_labels: torch.Tensor, target: torch.Tensor,
@@ -104,7 +104,7 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
         discriminator.train()
         batches = index_batches(len(source), config.batch_size, run.generator)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
-        sums, disc_updates = torch.zeros(3), 0
+        sums, disc_updates = torch.zeros(3, device=run.device), 0  # sums read once an epoch
         augment_with = run.generator if config.augment else None
         for batch in batches:
             target_images = digits_for_model(target[target_batches.next()], config.grey,
@@ -122,6 +122,7 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
                     losses[:len(batch)] *= weights[source.labels[batch]]
                 disc_loss = losses.mean()
             disc_accuracy = (log_probs.argmax(1) == labels).float().mean()
+            # the one host sync per step: the skip rule needs the accuracy on the host
             if disc_accuracy.item() <= config.max_disc_accuracy:
                 optimizers["discriminator"].zero_grad(set_to_none=True)
                 disc_loss.backward()
@@ -133,10 +134,9 @@ def train_adda(run: Run, source_extractor: Extractor, target_extractor: Extracto
             optimizers["target_extractor"].zero_grad(set_to_none=True)
             target_loss.backward()
             optimizers["target_extractor"].step()
-            values = torch.stack([disc_loss, target_loss, disc_accuracy]).detach().cpu()
+            values = torch.stack([disc_loss, target_loss, disc_accuracy]).detach()
             sums += values
-            bar.step(len(batch) + len(target_features), disc=values[0].item(),
-                     target=values[1].item())
+            bar.step(len(batch) + len(target_features), disc=values[0], target=values[1])
             if run.out_of_time():
                 break
         rate, done = bar.close(), bar.steps

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import types
 import typing
 from collections.abc import Collection, Mapping
@@ -66,7 +67,7 @@ def training_parser(description: str) -> cli.ArgumentParser:
     parser.add_argument("--threads", type=int, help="CPU threads (default: $HW3LAB_THREADS or "
                         "every core)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="bf16 autocast or fp32 (default auto: bf16 on CUDA and on CPUs "
+                        help="bf16 autocast or fp32 (default auto: bf16 on GPUs and CPUs "
                         "with native bf16, fp32 elsewhere; weights stay fp32)")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="stop after the epoch in which this many seconds have passed, "
@@ -76,7 +77,28 @@ def training_parser(description: str) -> cli.ArgumentParser:
     parser.add_argument("--dry-run", action="store_true",
                         help="one epoch on a few images: a smoke test of the whole pipeline")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="bitwise-repeatable CUDA runs: deterministic algorithms, no cuDNN "
+                        "autotuning, CUBLAS_WORKSPACE_CONFIG (slower; recorded in the "
+                        "checkpoint's metadata)")
     return parser
+
+
+def configure_backends(device: torch.device, deterministic: bool) -> None:
+    """What a training process sets before its first kernel: with ``deterministic``, the
+    settings that bitwise-repeatable CUDA runs need (an op with no deterministic version warns
+    and runs anyway); on CUDA without it, cuDNN autotuning (the loops' shapes are fixed) and
+    TF32 for fp32 matrix products and convolutions. Nothing changes for a CPU run without
+    ``deterministic``."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before cuBLAS starts
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    elif device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.fp32_precision = "tf32"
+        torch.backends.cudnn.conv.fp32_precision = "tf32"
 
 
 def add_config(parser: argparse.ArgumentParser, config: type, help: Mapping[str, str],
@@ -144,18 +166,23 @@ class TrainingSetup:
     dry_run: bool
     progress: bool
     provenance: dict[str, Any]  # command, revision and date, taken when the run starts
+    deterministic: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainingSetup:
         set_cpu_threads(args.threads)
         device = pick_device(args.device)
+        deterministic = getattr(args, "deterministic", False)
+        configure_backends(device, deterministic)
         dry = args.dry_run
         return cls(device=device, data=resolve_data_root(args.data),
                    out=args.out or Path("runs/dry-run/checkpoints" if dry else "checkpoints"),
                    state_dir=args.state_dir / "dry-run" if dry else args.state_dir,
                    seed=args.seed, precision=resolve_precision(args.precision, device),
                    time_budget=args.time_budget, resume=args.resume, dry_run=dry,
-                   progress=not args.no_progress, provenance=run_provenance(args.seed))
+                   progress=not args.no_progress,
+                   provenance=run_provenance(args.seed, device),
+                   deterministic=deterministic)
 
     def shortened(self, config: Config) -> Config:
         """``config`` with one epoch (of two steps, where epochs are counted in steps) on a
@@ -171,7 +198,8 @@ class TrainingSetup:
                   time_budget=self.time_budget, progress=self.progress,
                   precision=self.precision)
         if self.resume and run.resume():
-            print(json.dumps({"run": name, "resumed_at_epoch": run.epoch}), flush=True)
+            note = {"note": run.resume_note} if run.resume_note else {}
+            print(json.dumps({"run": name, "resumed_at_epoch": run.epoch, **note}), flush=True)
         elif run.state_path and run.state_path.exists():
             run.state_path.unlink()  # a fresh run does not inherit an old one's state
         if not self.resume:

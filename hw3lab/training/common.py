@@ -15,7 +15,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,20 +64,31 @@ class Cycle:
 
 
 class Progress:
-    """A tqdm bar on stderr with the running loss, images/s and ETA; silent when disabled."""
+    """A tqdm bar on stderr with the running loss, images/s and ETA; silent when disabled.
+
+    ``values`` may be device tensors: they are read back (a host sync) at most once every
+    ``POSTFIX_SECONDS`` and never when the bar is disabled, so a training step does not wait
+    for the device to show a loss."""
+
+    POSTFIX_SECONDS = 1.0
 
     def __init__(self, total: int, description: str, enabled: bool = True) -> None:
         self.bar = tqdm(total=total, desc=description, file=sys.stderr, leave=False,
                         disable=not enabled, dynamic_ncols=True)
+        self.enabled = enabled
         self.start = time.perf_counter()
+        self.shown = -math.inf
         self.images = self.steps = 0
 
-    def step(self, images: int, **values: float) -> None:
+    def step(self, images: int, **values: float | torch.Tensor) -> None:
         self.images += images
         self.steps += 1
-        rate = self.images / max(time.perf_counter() - self.start, 1e-9)
-        self.bar.set_postfix({k: f"{v:.4f}" for k, v in values.items()} | {"img/s": f"{rate:.0f}"},
-                             refresh=False)
+        now = time.perf_counter()
+        if self.enabled and now - self.shown >= self.POSTFIX_SECONDS:
+            self.shown = now
+            rate = self.images / max(now - self.start, 1e-9)
+            self.bar.set_postfix({k: f"{float(v):.4f}" for k, v in values.items()}
+                                 | {"img/s": f"{rate:.0f}"}, refresh=False)
         self.bar.update(1)
 
     def close(self) -> float:
@@ -111,6 +122,7 @@ class Run:
         torch.manual_seed(self.seed)
         self.generator = torch.Generator(self.device).manual_seed(self.seed)
         self.started = time.monotonic()
+        self.resume_note: str | None = None  # what a resume on another device type lost
 
     @property
     def state_path(self) -> Path | None:
@@ -154,7 +166,8 @@ class Run:
             "epoch": self.epoch,
             "modules": {k: m.state_dict() for k, m in self.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state()},
+            "rng": {"torch": torch.get_rng_state(), "generator": self.generator.get_state(),
+                    "device": self.device.type},
             "extra": self.extra,
         }
         if self.device.type == "cuda":
@@ -170,12 +183,21 @@ class Run:
         for key, module in self.modules.items():
             module.load_state_dict(state["modules"][key])
         for key, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][key])
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        self.generator.set_state(state["rng"]["generator"].cpu())
-        if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"].cpu(), self.device)
+            load_optimizer_state(optimizer, state["optimizers"][key])
         self.epoch, self.extra = int(state["epoch"]), state["extra"]
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"].cpu())  # the CPU's global stream, the same anywhere
+        if saved_rng_device(rng) == self.device.type:
+            self.generator.set_state(rng["generator"].cpu())
+            if "cuda" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"].cpu(), self.device)
+        else:  # a CPU generator's state is 5,056 bytes, a CUDA one's 16: neither loads in the other
+            self.generator.manual_seed(self.seed + self.epoch)
+            self.resume_note = (f"saved on {saved_rng_device(rng)}, resumed on "
+                                f"{self.device.type}: the run's random stream (batch order, "
+                                f"augmentation, noise) is reseeded from seed + epoch = "
+                                f"{self.seed + self.epoch}; weights, optimizer state and "
+                                "epoch carried over")
         return True
 
     def log(self, metrics: dict[str, Any]) -> None:
@@ -196,9 +218,45 @@ class Run:
             metrics = {"run": self.name, "epoch": self.epoch, "epochs": epochs, **metrics,
                        "seconds": round(time.monotonic() - start, 3),
                        "stopped_early": self.stopped_early}
+            saving = time.monotonic()
             self.save()
+            metrics["save_seconds"] = round(time.monotonic() - saving, 3)  # not in "seconds"
             self.log(metrics)
             yield metrics
+
+
+def saved_rng_device(rng: dict[str, Any]) -> str:
+    """The device type whose generator wrote a saved ``rng`` state; states written before it
+    was recorded are told by size (a CPU generator's is larger than a CUDA one's)."""
+    if "device" in rng:
+        return str(rng["device"])
+    return "cpu" if rng["generator"].numel() == torch.Generator().get_state().numel() else "cuda"
+
+
+def adam(parameters: Iterable[nn.Parameter], **options: Any) -> torch.optim.Adam:
+    """``torch.optim.Adam``, fused into one kernel per step where the parameters are on CUDA
+    (the same update); elsewhere PyTorch's default implementation, as before."""
+    parameters = list(parameters)
+    fused = True if parameters and parameters[0].is_cuda else None
+    return torch.optim.Adam(parameters, fused=fused, **options)
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """``optimizer.load_state_dict(state)``, keeping this optimizer's own implementation
+    (fused or not, chosen for this device): a state saved by a fused CUDA Adam would otherwise
+    make a CPU one fused, and a CPU state would leave a CUDA one unfused. Step counts go where
+    that implementation keeps them (on the parameters' device when fused, else on the CPU)."""
+    chosen = [{key: group.get(key) for key in ("fused", "foreach", "capturable")}
+              for group in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, options in zip(optimizer.param_groups, chosen, strict=True):
+        group.update(options)
+        on_device = bool(group.get("fused") or group.get("capturable"))
+        for parameter in group["params"]:
+            step = optimizer.state.get(parameter, {}).get("step")
+            if isinstance(step, torch.Tensor):
+                optimizer.state[parameter]["step"] = step.to(
+                    parameter.device if on_device else torch.device("cpu"))
 
 
 def progress_fraction(epoch: int, step: int, steps: int, epochs: int) -> float:

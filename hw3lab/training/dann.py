@@ -28,6 +28,7 @@ from hw3lab.models import DomainClassifier
 from hw3lab.training.common import (
     Cycle,
     Run,
+    adam,
     annealed_lr,
     dann_lambda,
     index_batches,
@@ -68,8 +69,8 @@ def dann_step(nets: DigitNets, domain: DomainClassifier, source: torch.Tensor,
     label_loss = F.nll_loss(nets.predictor(source_features).float(), labels)
     domain_log_probs = torch.cat([domain(source_features, strength),
                                   domain(target_features, strength)]).float()
-    domain_labels = torch.cat([torch.zeros(len(source), dtype=torch.long),
-                               torch.ones(len(target), dtype=torch.long)]).to(source.device)
+    domain_labels = torch.cat([torch.zeros(len(source), dtype=torch.long, device=source.device),
+                               torch.ones(len(target), dtype=torch.long, device=source.device)])
     domain_loss = F.nll_loss(domain_log_probs, domain_labels)
     domain_accuracy = (domain_log_probs.argmax(1) == domain_labels).float().mean()
     return label_loss, domain_loss, domain_accuracy
@@ -88,7 +89,7 @@ def train_dann(run: Run, nets: DigitNets, domain: DomainClassifier, source: Labe
             module.train()
         batches = index_batches(len(source), config.batch_size, run.generator)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
-        sums = torch.zeros(3)
+        sums = torch.zeros(3, device=run.device)  # read once an epoch
         for step, batch in enumerate(batches):
             p = progress_fraction(index, step, len(batches), config.epochs)
             strength = config.max_lambda * dann_lambda(p, config.gamma)
@@ -103,9 +104,9 @@ def train_dann(run: Run, nets: DigitNets, domain: DomainClassifier, source: Labe
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            values = torch.stack([label_loss, domain_loss, domain_accuracy]).detach().cpu()
+            values = torch.stack([label_loss, domain_loss, domain_accuracy]).detach()
             sums += values
-            bar.step(2 * len(batch), loss=values[0].item(), domain=values[1].item())
+            bar.step(2 * len(batch), loss=values[0], domain=values[1])
             if run.out_of_time():
                 break
         rate = bar.close()
@@ -124,5 +125,5 @@ def train_dann(run: Run, nets: DigitNets, domain: DomainClassifier, source: Labe
 
 
 def dann_optimizer(nets: DigitNets, domain: DomainClassifier, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam([*nets.extractor.parameters(), *nets.predictor.parameters(),
-                             *domain.parameters()], lr=lr)
+    return adam([*nets.extractor.parameters(), *nets.predictor.parameters(),
+                 *domain.parameters()], lr=lr)

@@ -42,7 +42,7 @@ from hw3lab.data.transforms import diff_augment, faces_for_model, faces_to_uint8
 from hw3lab.errors import UserInputError
 from hw3lab.models import Discriminator, Generator
 from hw3lab.models.gan import NOISE_DIM
-from hw3lab.training.common import Run, index_batches
+from hw3lab.training.common import Run, adam, index_batches
 
 GRID_FACES = 64  # an 8x8 grid of fixed noise
 GRID_SEED = 1234
@@ -83,16 +83,15 @@ class GanConfig:
 def gan_optimizers(generator: Generator, discriminator: Discriminator,
                    config: GanConfig) -> dict[str, torch.optim.Adam]:
     betas = (config.beta1, 0.999)
-    return {"generator": torch.optim.Adam(generator.parameters(), lr=config.lr, betas=betas),
-            "discriminator": torch.optim.Adam(discriminator.parameters(), lr=config.lr,
-                                              betas=betas)}
+    return {"generator": adam(generator.parameters(), lr=config.lr, betas=betas),
+            "discriminator": adam(discriminator.parameters(), lr=config.lr, betas=betas)}
 
 
 @torch.no_grad()
 def update_average(average: nn.Module, live: nn.Module, decay: float) -> None:
-    """average <- decay * average + (1 - decay) * live, over the weights only."""
-    for mean, value in zip(average.parameters(), live.parameters(), strict=True):
-        mean.lerp_(value, 1.0 - decay)
+    """average <- decay * average + (1 - decay) * live, over the weights only (in one
+    multi-tensor operation)."""
+    torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1.0 - decay)
 
 
 @torch.no_grad()
@@ -179,6 +178,7 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
             real = faces_for_model(real)
             noise = torch.randn(len(batch), NOISE_DIM, device=run.device,
                                 generator=run.generator)
+            discriminator.requires_grad_(False)  # the generator step needs no D weight grads
             with run.autocast():
                 fake = generator(noise)
                 fooled = discriminator.logits(augment(fake)).float()
@@ -192,6 +192,7 @@ def train_gan(run: Run, generator: Generator, discriminator: Discriminator, trai
             optimizers["generator"].step()
             if averaged is not None:
                 update_average(averaged, generator, config.ema)
+            discriminator.requires_grad_(True)
             real_input = augment(real).requires_grad_(config.r1 > 0)
             with run.autocast():
                 real_score = discriminator.logits(real_input).float()

@@ -58,11 +58,12 @@ class MeanTeacherConfig:
 
 @torch.no_grad()
 def update_teacher(teacher: nn.Module, student: nn.Module, decay: float) -> None:
-    """teacher <- decay * teacher + (1 - decay) * student, for weights; buffers are copied."""
-    for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
-        t.lerp_(s, 1.0 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers(), strict=True):
-        t.copy_(s)
+    """teacher <- decay * teacher + (1 - decay) * student, for weights; buffers are copied
+    (each in one multi-tensor operation)."""
+    torch._foreach_lerp_(list(teacher.parameters()), list(student.parameters()), 1.0 - decay)
+    buffers = list(teacher.buffers())
+    if buffers:  # a module without buffers (the predictor) has nothing to copy
+        torch._foreach_copy_(buffers, list(student.buffers()))
 
 
 def within_band(class_mix: torch.Tensor, band: float) -> torch.Tensor:
@@ -136,7 +137,7 @@ def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labe
             nets.extractor.train()
             nets.predictor.train()
         bar = run.progress_bar(config.steps_per_epoch, f"epoch {index + 1}/{config.epochs}")
-        sums: dict[str, float] = {}
+        sums: dict[str, torch.Tensor] = {}  # on the device, in float64; read once an epoch
         for _ in range(config.steps_per_epoch):
             batch, source_index = target_batches.next(), source_batches.next()
             with run.autocast():
@@ -150,15 +151,15 @@ def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labe
             for key, module in student.modules().items():
                 update_teacher(teacher_nets.modules()[key], module, config.ema)
             for key, value in parts.items():
-                sums[key] = sums.get(key, 0.0) + value.item()
-            bar.step(2 * len(batch), loss=loss.item())
+                sums[key] = sums.get(key, 0.0) + value.detach().double()
+            bar.step(2 * len(batch), loss=loss)
             if run.out_of_time():
                 break
         rate, done = bar.close(), bar.steps
         run.extra.update(teacher={k: m.state_dict() for k, m in teacher_nets.modules().items()},
                          class_mean=class_mean)
         prior = class_mean.tolist()
-        return {**{key: value / done for key, value in sums.items()},
+        return {**{key: value.item() / done for key, value in sums.items()},
                 "source_val_accuracy": accuracy_of(teacher_nets, val, config.grey),
                 "predicted_prior_max": max(prior), "predicted_prior_min": min(prior),
                 "images_per_s": round(rate, 1), "partial": done < config.steps_per_epoch}

@@ -64,6 +64,7 @@ def save_and_measure(setup: TrainingSetup, run: Run, name: str, path: Path,
             "training_seconds": round(sum(e["seconds"] for e in history), 1) if history
             else run.seconds(), "training_device": str(setup.device),
             "precision": setup.precision, "threads": torch.get_num_threads(),
+            "deterministic": setup.deterministic,
             "dry_run": setup.dry_run, **summary, **metadata, **setup.provenance}
     save_checkpoint(path, modules, full)
     record_in_manifest(setup.out, name, path)

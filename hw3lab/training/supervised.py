@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.data.transforms import digits_for_model
-from hw3lab.training.common import Run, index_batches
+from hw3lab.training.common import Run, adam, index_batches
 from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, keep_if_best, restore_best
 
 
@@ -28,7 +28,7 @@ class SupervisedConfig:
 
 
 def classifier_optimizer(nets: DigitNets, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam([*nets.extractor.parameters(), *nets.predictor.parameters()], lr=lr)
+    return adam([*nets.extractor.parameters(), *nets.predictor.parameters()], lr=lr)
 
 
 def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
@@ -41,7 +41,7 @@ def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
         nets.predictor.train()
         batches = index_batches(len(train), config.batch_size, run.generator)
         bar = run.progress_bar(len(batches), f"epoch {index + 1}/{config.epochs}")
-        total = 0.0
+        total = torch.zeros((), dtype=torch.float64, device=run.device)  # read once an epoch
         for batch in batches:
             with run.autocast():
                 log_probs = nets.predictor(nets.extractor(
@@ -51,14 +51,14 @@ def train_supervised(run: Run, nets: DigitNets, train: Labelled, val: Labelled,
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += loss.item()
-            bar.step(len(batch), loss=loss.item())
+            total += loss.detach()
+            bar.step(len(batch), loss=loss)
             if run.out_of_time():
                 break
         rate, done = bar.close(), bar.steps
         val_accuracy = accuracy_of(nets, val, config.grey)
         best = keep_if_best(run, nets, val_accuracy)
-        return {"loss": total / done, "val_accuracy": val_accuracy, "best": best,
+        return {"loss": total.item() / done, "val_accuracy": val_accuracy, "best": best,
                 "images_per_s": round(rate, 1), "partial": done < len(batches)}
 
     yield from run.loop(config.epochs, epoch)

@@ -12,7 +12,7 @@ import torch.nn.functional as F  # noqa: N812
 
 from hw3lab.data.transforms import faces_for_model, horizontal_flip
 from hw3lab.models import VAE, homework_kl_weight, kl_divergence
-from hw3lab.training.common import Run, index_batches
+from hw3lab.training.common import Run, adam, index_batches
 
 
 @dataclass
@@ -42,7 +42,7 @@ def kl_weight(config: VaeConfig, mse: torch.Tensor, progress: float) -> torch.Te
 
 
 def vae_optimizer(vae: VAE, config: VaeConfig) -> torch.optim.Adam:
-    return torch.optim.Adam(vae.parameters(), lr=config.lr)
+    return adam(vae.parameters(), lr=config.lr)
 
 
 @torch.inference_mode()
@@ -52,13 +52,13 @@ def reconstruction_mse(vae: VAE, images: torch.Tensor, batch_size: int = 256) ->
     eval mode, fp32."""
     training = vae.training
     vae.eval()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=images.device)  # read once, at the end
     for chunk in images.split(batch_size):
         x = faces_for_model(chunk)
         mean, _ = vae.encoder(x)
-        total += F.mse_loss(vae.decoder(mean).float(), x, reduction="sum").item()
+        total += F.mse_loss(vae.decoder(mean).float(), x, reduction="sum")
     vae.train(training)
-    return total / 4.0 / images[0].numel() / len(images)
+    return total.item() / 4.0 / images[0].numel() / len(images)
 
 
 def train_vae(run: Run, vae: VAE, train: torch.Tensor, test: torch.Tensor,
