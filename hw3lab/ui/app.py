@@ -10,11 +10,14 @@ from typing import Any
 
 import gradio as gr
 from PIL import Image
+from starlette.middleware import Middleware
 
 from hw3lab import cli, limits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
+from hw3lab.lab.first_view import FirstView, compute_first_view
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
+from hw3lab.ui.busy import BUSY_FRACTION, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 from hw3lab.ui.widgets import PAGE_HEAD
@@ -31,10 +34,13 @@ SHARE_CHECK_SECONDS = 5.0
 LOCAL_CHECK_SECONDS = 120.0
 
 
-def build_lab(ctx: LabContext) -> gr.Blocks:
+def build_lab(ctx: LabContext, opening: FirstView | None = None) -> gr.Blocks:
     """The lab: one tab per part of the homework, callbacks bound to ``ctx``, served through
-    the atomic image cache (:mod:`hw3lab.ui.gradio_cache`)."""
+    the atomic image cache (:mod:`hw3lab.ui.gradio_cache`), every tab opening on its result in
+    ``opening`` (computed here if not given: :mod:`hw3lab.lab.first_view`)."""
     atomic_gradio_image_cache()
+    if opening is None:
+        opening = compute_first_view(ctx)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         # Folders by their public names only: a shared link shows this header to anyone.
         where = (f"data: `{ctx.shown(ctx.data_root)}`" if ctx.data_root is not None
@@ -42,15 +48,15 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
                  "latents: the checkpoints)")
         gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.shown(ctx.checkpoints)}` · {where}")
         with gr.Tab("VAE", id="vae"):
-            vae.build(ctx)
+            vae.build(ctx, opening)
         with gr.Tab("GAN", id="gan"):
-            gan.build(ctx, demo)
+            gan.build(ctx, demo, opening)
         with gr.Tab("Domain adaptation", id="digits"):
-            digits.build(ctx, demo)
+            digits.build(ctx, demo, opening)
         with gr.Tab("Interactive t-SNE", id="tsne"):
-            tsne.build(ctx)
+            tsne.build(ctx, opening)
         with gr.Tab("Models", id="models"):
-            models.build(ctx, demo)
+            models.build(ctx, demo, opening)
     demo.queue(max_size=QUEUE_SIZE)
     # Gradio's queue looks for new events every millisecond, even with no visitor: an idle lab
     # used 66-80 ms of CPU a second, 20-22 at 10 ms (bench/cpu_per_request.py prints it). Every
@@ -59,6 +65,7 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     if hasattr(demo._queue, "sleep_when_free"):
         demo._queue.sleep_when_free = QUEUE_POLL_S
     no_monitoring_summary(demo._queue)
+    clear_queue_full_message(demo)
     return demo
 
 
@@ -86,6 +93,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
     parser.add_argument("--auth", metavar="USER:PASS", help="require this login")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
+    parser.add_argument("--root-path", default=None, metavar="PREFIX",
+                        help="the path the lab is served under behind a proxy, e.g. /hw3lab "
+                        "(default: $GRADIO_ROOT_PATH, else none)")
     args = parser.parse_args(argv)
     if args.auth is not None and (":" not in args.auth or args.auth.startswith(":")):
         parser.error("--auth must look like USER:PASS")
@@ -157,6 +167,10 @@ def main(argv: list[str] | None = None) -> None:
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     patient_localhost_check()
+    # New visitors are turned away with a "busy, retry in N s" page once the queue is this
+    # long, so that those already in are served (hw3lab.ui.busy).
+    gate = Middleware(BusyGate, demo=demo, busy_at=int(QUEUE_SIZE * BUSY_FRACTION))
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD)
+                footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD,
+                root_path=args.root_path, app_kwargs={"middleware": [gate]})

@@ -191,21 +191,29 @@ def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_
 
 # The tooltips' thumbnails (28 to 32 pixels high) shown three times larger, their pixels sharp:
 # in the page's head (Gradio scopes a Blocks' css to its container, and vega-tooltip puts its
-# tooltip at the end of the document's body).
+# tooltip at the end of the document's body). Faces and digits (images given the class
+# "pixelated") fill their box's height, upscaled without blur.
 PAGE_HEAD = ("<style>#vg-tooltip-element img { height: 96px; width: auto; "
+             "image-rendering: pixelated; }"
+             ".pixelated img { width: 100%; height: 100%; object-fit: contain; "
              "image-rendering: pixelated; }</style>")
 
 
 def interactive_plot(label: str, **options: Any) -> gr.Plot:
     """A plot showing a Vega-Lite spec (a dict, :mod:`hw3lab.lab.charts`) with the Vega that
     Gradio bundles: Gradio takes Altair charts as their JSON, and this is that JSON."""
-    plot = gr.Plot(label=label, **options)
+    def as_plot(value: Any) -> Any:
+        if isinstance(value, dict):
+            return PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
+        return value
+
+    # An initial value (a spec drawn at start-up) is converted here: Gradio postprocesses it
+    # while making the component, before from_spec is in place.
+    plot = gr.Plot(label=label, **{**options, "value": as_plot(options.get("value"))})
     postprocess = plot.postprocess
 
     def from_spec(value: Any) -> Any:
-        if isinstance(value, dict):
-            value = PlotData(type="altair", plot=json.dumps(value, separators=(",", ":")))
-        return postprocess(value)
+        return postprocess(as_plot(value))
 
     plot.postprocess = from_spec  # type: ignore[method-assign]
     return plot
