@@ -3,25 +3,33 @@ pool, and nothing about the server's folders reaches a visitor (the page, messag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext, digits, gan, models
 from hw3lab.lab.context import PROJECT, public_name
+from hw3lab.lab.first_view import compute_first_view
 from hw3lab.lab.outputs import OutputFolder
 from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
+from hw3lab.ui.busy import HEALTH_PATH, MAX_RETRY_S, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
@@ -200,3 +208,115 @@ def test_downloads_go_to_the_lab_output_folder(tmp_path: Path,
         assert Path(path).is_relative_to(outputs.root)
     assert Image.open(gif).n_frames == 4 and Path(csv).read_text().startswith("image_name")
     assert set(os.listdir(tempfile.gettempdir())) <= before
+
+
+# -- a room opening the link at once (issue 25): first views, no load events, a busy answer --
+
+def server_load_events(demo: gr.Blocks) -> list[str]:
+    """The events a browser's page load would send to the server (JS-only ones stay in it)."""
+    config = demo.get_config_file()
+    return [str(dependency.get("api_name")) for dependency in config["dependencies"]
+            if any(target[1] == "load" for target in dependency["targets"])
+            and dependency.get("backend_fn")]
+
+
+def component_value(demo: gr.Blocks, elem_id: str) -> object:
+    block = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+    return block.value
+
+
+def test_every_tab_opens_on_a_result_and_a_page_load_runs_no_event(
+        private_lab: tuple[LabContext, list[str]]) -> None:
+    ctx, _ = private_lab
+    opening = compute_first_view(ctx)
+    demo = build_lab(ctx, opening)
+    assert server_load_events(demo) == []
+    for elem_id in ("vae-face", "vae-random-grid", "gan-face", "gan-edited", "gan-grid",
+                    "digit-seen", "digit-chart"):
+        value = component_value(demo, elem_id)
+        assert isinstance(value, dict) and Path(value["path"]).is_file(), elem_id
+        with Image.open(value["path"]) as picture:
+            assert min(picture.size) >= 64, elem_id
+    table = component_value(demo, "digit-table")
+    assert table["data"][0][0].startswith("mnistm test image 0, label")
+    assert all(cell.endswith("%)") for cell in table["data"][0][1:-1])
+    assert [row[:2] for row in component_value(demo, "digit-accuracy")["data"]] == \
+        [row[:2] for row in digits.accuracy_table(ctx)]
+    assert [row[0] for row in component_value(demo, "model-cards")["data"]] == \
+        [row[0] for row in models.model_cards(ctx)]
+    seeds = next(b for b in demo.blocks.values() if isinstance(b, gr.Textbox)
+                 and (b.label or "").startswith("Seeds")).value
+    assert seeds == ", ".join(str(s) for s in range(32))
+    # the page-load events' API names still answer API clients
+    api = demo.get_api_info()["named_endpoints"]
+    assert {"/accuracy_table", "/model_cards", "/digits_accuracy"} <= set(api)
+    # no shipped t-SNE view for random checkpoints: the plot opens empty, nothing computed
+    assert opening.tsne == {} and component_value(demo, "tsne-plot") is None
+
+
+def test_a_first_view_that_fails_leaves_its_tab_empty(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    empty = LabContext(tmp_path / "no-checkpoints", tmp_path / "no-data")
+    opening = compute_first_view(empty)
+    assert opening.vae_face is None and opening.gan_face is None and opening.digit is None
+    assert opening.accuracy and opening.accuracy[0][-1] == "not trained"
+    assert "is not shown on first load" in capsys.readouterr().err
+    assert server_load_events(build_lab(empty, opening)) == []
+
+
+class FakeQueue:
+    """A queue ``waiting`` events long whose events took ``seconds`` each on average."""
+
+    def __init__(self, waiting: int, seconds: float) -> None:
+        self.waiting = waiting
+        self.process_time_per_fn = {"fn": SimpleNamespace(avg_time=seconds, count=3)}
+
+    def __len__(self) -> int:
+        return self.waiting
+
+    async def push(self, *args: object) -> tuple:
+        if self.waiting >= 4:
+            return False, "Queue is full. Max size is 4 and size is 4.", "queue_full"
+        return True, "event-id", "success"
+
+
+def gated(queue: FakeQueue, busy_at: int = 3) -> TestClient:
+    async def page(request: object) -> PlainTextResponse:
+        return PlainTextResponse("the lab's page")
+
+    app = Starlette(routes=[Route("/", page)])
+    return TestClient(BusyGate(app, SimpleNamespace(_queue=queue), busy_at=busy_at))
+
+
+def test_a_full_lab_says_busy_and_when_to_retry() -> None:
+    queue = FakeQueue(waiting=2, seconds=0.5)
+    client = gated(queue)
+    assert client.get("/").text == "the lab's page"
+    assert client.get(HEALTH_PATH).json() == {"status": "ok", "waiting": 2}
+    queue.waiting = 40
+    answer = client.get("/")
+    # 40 events of 0.5 s, two at a time: 10 s
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "10"
+    assert "The lab is busy" in answer.text and "retry in 10 s" in answer.text
+    assert client.get(HEALTH_PATH).status_code == 200  # the balancer still sees it alive
+    queue.waiting = 10_000
+    assert client.get("/").headers["retry-after"] == str(MAX_RETRY_S)
+
+
+def test_a_full_queue_refuses_with_the_busy_message_and_keeps_what_it_holds() -> None:
+    queue = FakeQueue(waiting=4, seconds=0.2)
+    demo = SimpleNamespace(_queue=queue)
+    clear_queue_full_message(demo)  # type: ignore[arg-type]
+    clear_queue_full_message(demo)  # once only
+    success, message, state = asyncio.run(queue.push(None, None, None))
+    assert not success and state == "queue_full"
+    assert message == "The lab is busy (4 requests waiting): retry in 3 s."
+    assert len(queue) == 4  # nothing dropped
+    queue.waiting = 1
+    assert asyncio.run(queue.push(None, None, None)) == (True, "event-id", "success")
+
+
+def test_the_real_queue_refuses_with_the_busy_message(
+        private_lab: tuple[LabContext, list[str]]) -> None:
+    demo = build_lab(private_lab[0])
+    assert getattr(demo._queue.push, "busy_message", False)  # fails if Gradio renames push

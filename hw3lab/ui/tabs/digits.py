@@ -104,7 +104,8 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
     table = gr.Dataframe(initial(opening.digit, 2), headers=prediction_headers("image"),
                          label="Predictions", interactive=False, elem_id="digit-table")
     outputs = [seen, chart, table]
-    demo.load(None, None, None, js=READY_TO_DRAW_JS)  # in the browser only
+    demo.load(None, None, None, js=READY_TO_DRAW_JS, api_visibility="private",
+              **INTERACTIVE)  # runs in the browser only
     with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
                       open=False) as styles_box:
         styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "

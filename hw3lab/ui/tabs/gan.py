@@ -128,7 +128,8 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
     # opening the link at once queued one per student). With it, the hidden box changes and
     # the grid is drawn for those seeds.
     shared = gr.Textbox("", visible=False, elem_id="gan-shared-seeds")
-    demo.load(None, None, shared, js=SHARED_SEEDS_JS)
+    demo.load(None, None, shared, js=SHARED_SEEDS_JS, api_visibility="private",
+              **INTERACTIVE)  # runs in the browser only
 
     def open_shared(text: str) -> tuple:
         opened = shared_seeds(ctx, {"seeds": text}) if text else None
