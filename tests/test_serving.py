@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -31,6 +32,7 @@ from hw3lab.lab.outputs import OutputFolder
 from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
 from hw3lab.ui.busy import HEALTH_PATH, MAX_RETRY_S, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor
+from hw3lab.ui.page_cache import PageCache
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
 from tests.random_checkpoints import make_checkpoints
 
@@ -320,3 +322,28 @@ def test_the_real_queue_refuses_with_the_busy_message(
         private_lab: tuple[LabContext, list[str]]) -> None:
     demo = build_lab(private_lab[0])
     assert getattr(demo._queue.push, "busy_message", False)  # fails if Gradio renames push
+
+
+def test_the_page_is_built_once_per_address() -> None:
+    built = []
+
+    async def page(request: Request) -> PlainTextResponse:
+        built.append(request.url.path)
+        answer = PlainTextResponse(f"page {len(built)} for {request.headers.get('host')}")
+        if request.query_params.get("login"):
+            answer.set_cookie("session", "x")
+        return answer
+
+    cache = PageCache(Starlette(routes=[Route("/", page), Route("/other", page)]))
+    client = TestClient(cache)
+    assert client.get("/").text == client.get("/").text == "page 1 for testserver"
+    assert len(built) == 1 and cache.served == 1
+    assert client.get("/", headers={"host": "lab.example"}).text == "page 2 for lab.example"
+    client.get("/?seeds=1,2")  # a query: Gradio's own answer, every time
+    client.get("/?seeds=1,2")
+    client.get("/other")
+    assert len(built) == 5
+    client.get("/?login=1")  # an answer that sets a cookie is never kept
+    assert cache.built == 2
+    off = TestClient(PageCache(Starlette(routes=[Route("/", page)]), enabled=False))
+    assert off.get("/").text != off.get("/").text  # a lab with a login: per user

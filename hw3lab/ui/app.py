@@ -19,6 +19,7 @@ from hw3lab.lab.first_view import FirstView, compute_first_view
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
 from hw3lab.ui.busy import BUSY_FRACTION, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
+from hw3lab.ui.page_cache import PageCache
 from hw3lab.ui.tabs import digits, gan, models, tsne, vae
 from hw3lab.ui.widgets import PAGE_HEAD
 
@@ -79,6 +80,15 @@ def no_monitoring_summary(queue: Any) -> None:
     if hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY") and hasattr(queue, "ANALYTICS_MAX_EVENTS"):
         queue.ANAYLTICS_CACHE_FREQUENCY = sys.maxsize
         queue.ANALYTICS_MAX_EVENTS = QUEUE_RECORDS
+
+
+def serving_middleware(demo: gr.Blocks, login: bool = False) -> list[Middleware]:
+    """What the served lab puts in front of Gradio: new visitors turned away with a "busy,
+    retry in N s" page once the queue is ``BUSY_FRACTION`` full, so that those already in are
+    served (:mod:`hw3lab.ui.busy`), and the page built once per address, not per visitor,
+    unless a ``login`` makes it per user (:mod:`hw3lab.ui.page_cache`)."""
+    return [Middleware(BusyGate, demo=demo, busy_at=int(QUEUE_SIZE * BUSY_FRACTION)),
+            Middleware(PageCache, enabled=not login)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -167,10 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         share = False
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
     patient_localhost_check()
-    # New visitors are turned away with a "busy, retry in N s" page once the queue is this
-    # long, so that those already in are served (hw3lab.ui.busy).
-    gate = Middleware(BusyGate, demo=demo, busy_at=int(QUEUE_SIZE * BUSY_FRACTION))
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
                 footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD,
-                root_path=args.root_path, app_kwargs={"middleware": [gate]})
+                root_path=args.root_path,
+                app_kwargs={"middleware": serving_middleware(demo, auth is not None)})
