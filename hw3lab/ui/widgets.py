@@ -207,7 +207,7 @@ def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_
 # "pixelated") fill their box's height, upscaled without blur.
 PAGE_HEAD = ("<style>#vg-tooltip-element img { height: 96px; width: auto; "
              "image-rendering: pixelated; }"
-             ".pixelated img { width: 100%; height: 100%; object-fit: contain; "
+             ".pixelated img { width: 100%; height: 100%; object-fit: contain !important; "
              "image-rendering: pixelated; }</style>")
 
 

@@ -100,7 +100,7 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
             make = gr.Button("Generate grid", variant="primary")
         seed_list = gr.Textbox(initial(opening.gan_grid, 1),
                                label="Seeds (copy to share, or edit and press Enter)",
-                               buttons=["copy"])
+                               buttons=["copy"], elem_id="gan-seed-list")
         picture = shown("Faces with realness", value=initial(opening.gan_grid, 0),
                         elem_id="gan-grid", elem_classes=["pixelated"])
         make.click(bind(grid, ctx), [base, count, own], [picture, seed_list],
