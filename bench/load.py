@@ -191,15 +191,16 @@ def page_config(html: str) -> dict:
     return json.JSONDecoder().raw_decode(html, start)[0]
 
 
-def open_page(client: BrowserLikeClient) -> None:
+def open_page(client: BrowserLikeClient, files: bool = False) -> None:
     """What a browser asks the lab for when a student opens the link (besides the static
-    assets, which it caches): the page, its theme, every file its initial values name (the
-    first tab's at once, the others' when opened) and every load event it declares that runs
-    on the server (those with an API name: a private one cannot be called by name)."""
+    assets): the page, its theme and every load event the page declares that runs on the
+    server (those with an API name: a private one cannot be called by name). The first tab's
+    pictures come inside the page; with ``files``, also every file the page names, as if the
+    student opened every tab at once (the grids, the example gallery)."""
     html = client.request("GET", "/").decode()
     config = page_config(html)
     client.request("GET", "/theme.css")
-    for path in dict.fromkeys(FILE_URL.findall(html)):
+    for path in dict.fromkeys(FILE_URL.findall(html)) if files else ():
         client.request("GET", path)
     for dependency in config.get("dependencies", []):
         if (dependency.get("backend_fn") and dependency.get("api_name")
@@ -208,7 +209,8 @@ def open_page(client: BrowserLikeClient) -> None:
 
 
 def burst_student(url: str, files: Path, seed: int, within: float, actions: int,
-                  think: tuple[float, float], recorder: Recorder, refused: list[str]) -> None:
+                  think: tuple[float, float], recorder: Recorder, refused: list[str],
+                  page_files: bool = False) -> None:
     """One student of a room: arrives within ``within`` s, opens the page, does ``actions``
     things ``think`` seconds apart."""
     rng = random.Random(seed)
@@ -216,7 +218,7 @@ def burst_student(url: str, files: Path, seed: int, within: float, actions: int,
     client = BrowserLikeClient(url)
     start = time.perf_counter()
     try:
-        open_page(client)
+        open_page(client, page_files)
         error = None
     except BusyPageError as busy:
         with recorder.lock:
@@ -369,6 +371,9 @@ def main() -> None:
                         help="what each student of a burst does after the page (default 3)")
     parser.add_argument("--url", help="a running lab or balancer to load instead of starting "
                         "a lab (--burst only)")
+    parser.add_argument("--page-files", choices=("first-tab", "all"), default="first-tab",
+                        help="files a page load fetches: the first tab's (none: its pictures "
+                        "are inside the page) or every file the page names")
     parser.add_argument("--pids", type=int, nargs="*", default=[],
                         help="with --url: the servers' process ids, for their CPU and memory")
     args = parser.parse_args()
@@ -467,7 +472,8 @@ def burst(args: argparse.Namespace, url: str, files: Path, pids: list[int]) -> N
     client_cpu = time.process_time()
     begin = time.monotonic()
     threads = [threading.Thread(target=burst_student, daemon=True, args=(
-        url, files, seed, args.within, args.actions, tuple(args.think), recorder, refused))
+        url, files, seed, args.within, args.actions, tuple(args.think), recorder, refused,
+        args.page_files == "all"))
         for seed in range(args.burst)]
     for thread in threads:
         thread.start()
@@ -489,7 +495,8 @@ def burst(args: argparse.Namespace, url: str, files: Path, pids: list[int]) -> N
     interactive = [s for call in STUDENT if call.interactive
                    for s in recorder.seconds.get(call.name, [])]
     print(f"{args.burst} students arriving within {args.within:g} s, then {args.actions} "
-          f"actions each {args.think[0]:g}-{args.think[1]:g} s apart, on {url} (ran "
+          f"actions each {args.think[0]:g}-{args.think[1]:g} s apart (page files: "
+          f"{args.page_files}), on {url} (ran "
           f"{elapsed:.0f} s); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} "
           f"after; {os.cpu_count()} CPUs\n")
     print("| students within | refused pages | errors | page p50 / p95 (s) | "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +24,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from hw3lab import serve
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
@@ -351,3 +354,78 @@ def test_the_page_is_built_once_per_address() -> None:
     assert cache.built == 2
     off = TestClient(PageCache(Starlette(routes=[Route("/", page)]), enabled=False))
     assert off.get("/").text != off.get("/").text  # a lab with a login: per user
+
+
+# -- replicas behind HAProxy on one machine, and a cluster (issue 25) ---------------------------
+
+DEPLOY = PROJECT / "deploy"
+MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
+
+
+def kubernetes_validate() -> list[str] | None:
+    """How to run kubernetes-validate (requirements-dev.txt), or None where it is missing."""
+    found = shutil.which("kubernetes-validate")
+    if found:
+        return [found]
+    try:
+        import kubernetes_validate  # noqa: F401
+    except ImportError:
+        return None
+    return [sys.executable, "-m", "kubernetes_validate"]
+
+
+def test_the_balancer_config_is_valid_for_any_number_of_replicas(tmp_path: Path) -> None:
+    haproxy = shutil.which("haproxy") or shutil.which("/usr/sbin/haproxy")
+    if haproxy is None:
+        pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
+    template = serve.CONFIG.read_text()
+    for path, text in (("as-shipped.cfg", template),
+                       ("three.cfg", serve.balancer_config(template, "0.0.0.0", 9000,
+                                                           [9001, 9002, 9003]))):
+        (tmp_path / path).write_text(text)
+        answer = subprocess.run([haproxy, "-c", "-f", str(tmp_path / path)], cwd=PROJECT,
+                                capture_output=True, text=True, check=False)
+        assert answer.returncode == 0, answer.stderr
+    three = (tmp_path / "three.cfg").read_text()
+    assert "bind 0.0.0.0:9000" in three
+    assert [line.split()[1:3] for line in three.splitlines()
+            if line.strip().startswith("server ")] == [
+        ["lab1", "127.0.0.1:9001"], ["lab2", "127.0.0.1:9002"], ["lab3", "127.0.0.1:9003"]]
+    for needed in ("option redispatch", "cookie HW3LAB_REPLICA insert",
+                   "option httpchk GET /healthz", "default-server check"):
+        assert needed in three, needed
+    with pytest.raises(serve.ServeError, match="no line"):
+        serve.balancer_config("frontend lab\n    bind :1\n", "127.0.0.1", 1, [2])
+
+
+def test_serve_refuses_bad_arguments_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    for arguments, message in ((["--replicas", "0"], "--replicas must be 1 to"),
+                               (["--share"], "--share is the balancer's here")):
+        with pytest.raises(SystemExit) as stopped:
+            serve.main(arguments)
+        assert stopped.value.code == 2
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_cluster_manifests_validate_strictly() -> None:
+    command = kubernetes_validate()
+    if command is None:
+        pytest.skip("kubernetes-validate is not installed (requirements-dev.txt)")
+    kinds = {path.stem for path in MANIFESTS}
+    assert kinds == {"deployment", "service", "ingress", "hpa", "pdb"}
+    answer = subprocess.run([*command, "--strict", *map(str, MANIFESTS)], capture_output=True,
+                            text=True, check=False)
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert answer.stdout.count("passed") == len(MANIFESTS), answer.stdout
+
+
+def test_the_cluster_keeps_students_on_their_replica_and_checks_a_cheap_route() -> None:
+    deployment = (DEPLOY / "k8s" / "deployment.yaml").read_text()
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert f"{probe}:\n            httpGet:\n              path: {HEALTH_PATH}" in deployment
+    ingress = (DEPLOY / "k8s" / "ingress.yaml").read_text()
+    assert "nginx.ingress.kubernetes.io/affinity: cookie" in ingress
+    docker = (DEPLOY / "Dockerfile").read_text()
+    assert "download.pytorch.org/whl/cpu" in docker and "USER 10001" in docker
+    assert "HEALTHCHECK" in docker and HEALTH_PATH in docker
