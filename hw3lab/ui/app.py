@@ -101,6 +101,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0 for every interface)")
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    parser.add_argument("--share-server", metavar="HOST:PORT",
+                        help="make the public link through this share server (your own FRP "
+                        "server: Gradio's share_server_address) instead of Gradio's; implies "
+                        "--share (docs/serving.md)")
     parser.add_argument("--auth", metavar="USER:PASS", help="require this login")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
     parser.add_argument("--root-path", default=None, metavar="PREFIX",
@@ -170,8 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     # Python ran one. Frozen, collections walk only what the requests create.
     gc.collect()
     gc.freeze()
-    share = args.share
-    if share and not share_possible():
+    share = args.share or args.share_server is not None
+    if share and args.share_server is None and not share_possible():
         print("No public link: Gradio's share server cannot be reached (no internet?); "
               f"serving locally only at http://{args.host}:{args.port}", file=sys.stderr)
         share = False
@@ -180,5 +184,5 @@ def main(argv: list[str] | None = None) -> None:
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
                 footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD,
-                root_path=args.root_path,
+                root_path=args.root_path, share_server_address=args.share_server,
                 app_kwargs={"middleware": serving_middleware(demo, auth is not None)})
