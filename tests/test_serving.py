@@ -28,7 +28,7 @@ from hw3lab import serve
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
-from hw3lab.lab import LabContext, digits, gan, models
+from hw3lab.lab import LabContext, digits, first_view, gan, models, tsne_cache
 from hw3lab.lab.context import PROJECT, public_name
 from hw3lab.lab.first_view import compute_first_view
 from hw3lab.lab.outputs import OutputFolder
@@ -429,3 +429,14 @@ def test_the_cluster_keeps_students_on_their_replica_and_checks_a_cheap_route() 
     docker = (DEPLOY / "Dockerfile").read_text()
     assert "download.pytorch.org/whl/cpu" in docker and "USER 10001" in docker
     assert "HEALTHCHECK" in docker and HEALTH_PATH in docker
+
+
+def test_the_tsne_tab_opens_on_the_shipped_default_view() -> None:
+    ctx = LabContext(DEFAULT_CHECKPOINTS, Path("no-data"))
+    space = first_view.SPACES[0]
+    count, perplexity, _ = first_view.default_tsne_settings(space)
+    if not tsne_cache.view_file(ctx.checkpoints, space, count, perplexity).is_file():
+        pytest.skip("the shipped checkpoints' default t-SNE view is not there")
+    view = first_view._precomputed_tsne(ctx, space)
+    assert view is not None and len(view.embedded.points) == count
+    assert len(view.chart["data"]["values"]) == count
