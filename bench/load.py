@@ -12,6 +12,16 @@ where present, unless ``--checkpoints`` is given), after every endpoint is calle
   and then an upload, rarely a t-SNE (usually the default view, sometimes a new setting).
   Targets: interactive p95 under 1 s, zero errors.
 
+- a room arriving at once (issue 25): ``--burst N --within T`` students open the page at
+  uniformly random moments within T seconds, as a class does when the link goes up on the
+  screen, then do ``--actions`` things (default 3) every ``--think`` seconds (default 1-3 s).
+  A page load is what a browser asks the lab for: ``GET /`` (a 503 there is the lab's "busy,
+  retry in N s" page: counted as a refused page load), the theme, every file the page's initial
+  values name, and every load event the page declares that runs on the server. Targets: no
+  error, page p95 under 2 s, interactive p95 under 1 s. ``--url`` targets a lab (or a
+  balancer, :mod:`hw3lab.serve`) already running instead of starting one; the client keeps
+  the balancer's cookie, as a browser does, so a student stays on one replica.
+
 Every simulated user is a :class:`bench.light_client.LightClient` (Gradio's HTTP API, uploads
 first, every output file downloaded; a few ms of CPU per request, where ``gradio_client`` took
 about 230 ms and left the lab waiting for its own clients). Both print a Markdown table per
@@ -22,13 +32,24 @@ Exact commands (run from the repository root; ``nice`` keeps the trainings first
 
     nice -n 19 .venv/bin/python bench/load.py --students 50 --seconds 120 --checkpoints checkpoints
     nice -n 19 .venv/bin/python bench/load.py --clients 48 --seconds 45
+    nice -n 19 .venv/bin/python bench/load.py --burst 300 --within 10 --checkpoints checkpoints
+    nice -n 19 .venv/bin/python bench/load.py --burst 300 --within 10 --url http://127.0.0.1:8000/
+
+Why not Locust: its users are gevent greenlets in one process, as these threads are, but it
+knows nothing of Gradio's two-step event protocol (queue, then read the event stream), which
+is most of what a student does here; the light client already speaks it, and a burst of 300
+fits one process on this machine. Locust is worth it for more load than one client machine
+makes (its distributed workers), not for this.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -51,7 +72,7 @@ from bench.endpoints import (  # noqa: E402
     lab_checkpoints,
     rss_mb,
 )
-from bench.light_client import LightClient  # noqa: E402
+from bench.light_client import LabError, LightClient  # noqa: E402
 from hw3lab import limits  # noqa: E402
 from hw3lab.devtools.running_lab import running_lab  # noqa: E402
 
@@ -117,8 +138,104 @@ STUDENT = [  # a person's actions, one every 2-5 s (issue 12)
           lambda r, f: (TASK, 400)),
     _uses("/tsne_run", 0.1, False, "/tsne_run (new setting)"),
 ]
-PAGE = ("/", "/config")  # what a browser fetches from the lab for the page (besides assets)
-PAGE_LOAD = ("/accuracy_table", "/model_cards")  # the events a browser's page load runs
+
+
+PAGE_LOAD_NAME = "page load (GET /, theme, load events)"
+FILE_URL = re.compile(r'"url":\s*"(?:[^"]*?)(/gradio_api/file=[^"]+)"')
+CONFIG_START = "gradio_config = "
+
+
+class BusyPageError(LabError):
+    """The lab answered the page with its busy page (HTTP 503)."""
+
+
+class BrowserLikeClient(LightClient):
+    """A :class:`LightClient` that keeps the cookies a server sets (a balancer's stickiness
+    cookie), as a browser does, and tells a busy page apart."""
+
+    def __init__(self, url: str, timeout: float = 600.0) -> None:
+        self.cookies: dict[str, str] = {}
+        super().__init__(url, timeout)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> bytes:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (0, 1):
+            try:
+                self.connection.request(method, path, body, headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()
+                self.connection = self._connect()
+                if attempt:
+                    raise
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        if response.status == 503 and path in ("/", ""):
+            raise BusyPageError(f"busy page, retry after {response.getheader('Retry-After')} s")
+        if response.status != 200:
+            raise LabError(f"{method} {path}: HTTP {response.status}: {data[:200]!r}")
+        return data
+
+
+def page_config(html: str) -> dict:
+    """The config Gradio embeds in its page."""
+    start = html.index(CONFIG_START) + len(CONFIG_START)
+    return json.JSONDecoder().raw_decode(html, start)[0]
+
+
+def open_page(client: BrowserLikeClient, files: bool = False) -> None:
+    """What a browser asks the lab for when a student opens the link (besides the static
+    assets): the page, its theme and every load event the page declares that runs on the
+    server (those with an API name: a private one cannot be called by name). The first tab's
+    pictures come inside the page; with ``files``, also every file the page names, as if the
+    student opened every tab at once (the grids, the example gallery)."""
+    html = client.request("GET", "/").decode()
+    config = page_config(html)
+    client.request("GET", "/theme.css")
+    for path in dict.fromkeys(FILE_URL.findall(html)) if files else ():
+        client.request("GET", path)
+    for dependency in config.get("dependencies", []):
+        if (dependency.get("backend_fn") and dependency.get("api_name")
+                and any(target[1] == "load" for target in dependency.get("targets", []))):
+            client.predict(api_name=dependency["api_name"])
+
+
+def burst_student(url: str, files: Path, seed: int, within: float, actions: int,
+                  think: tuple[float, float], recorder: Recorder, refused: list[str],
+                  page_files: bool = False) -> None:
+    """One student of a room: arrives within ``within`` s, opens the page, does ``actions``
+    things ``think`` seconds apart."""
+    rng = random.Random(seed)
+    time.sleep(rng.uniform(0, within))
+    client = BrowserLikeClient(url)
+    start = time.perf_counter()
+    try:
+        open_page(client, page_files)
+        error = None
+    except BusyPageError as busy:
+        with recorder.lock:
+            refused.append(str(busy))
+        return
+    except Exception as failure:  # noqa: BLE001 - counted and shown
+        error = f"{type(failure).__name__}: {str(failure)[:200]}"
+    with recorder.lock:
+        if error is None:
+            recorder.seconds[PAGE_LOAD_NAME].append(time.perf_counter() - start)
+        else:
+            recorder.errors[PAGE_LOAD_NAME].append(error)
+            return
+    weights = [call.weight for call in STUDENT]
+    for _ in range(actions):
+        time.sleep(rng.uniform(*think))
+        call = rng.choices(STUDENT, weights)[0]
+        recorder.call(client, call, call.arguments(rng, files))
+    client.close()
 
 
 class Recorder:
@@ -164,20 +281,16 @@ def student_loop(url: str, files: Path, seed: int, deadline: float, recorder: Re
     time.sleep(rng.uniform(0, think[1]))  # a class does not arrive in one instant
     start = time.perf_counter()
     try:
-        client = LightClient(url)
-        for path in PAGE:
-            client.request("GET", path)
-        for endpoint in PAGE_LOAD:
-            client.predict(api_name=endpoint)
+        client = BrowserLikeClient(url)
+        open_page(client)  # the page and the load events it declares (none since issue 25)
         error = None
     except Exception as failure:  # noqa: BLE001 - counted and shown
         error = f"{type(failure).__name__}: {str(failure)[:200]}"
     with recorder.lock:
         if error is None:
-            recorder.seconds["page load (GET / + load events)"].append(
-                time.perf_counter() - start)
+            recorder.seconds[PAGE_LOAD_NAME].append(time.perf_counter() - start)
         else:
-            recorder.errors["page load (GET / + load events)"].append(error)
+            recorder.errors[PAGE_LOAD_NAME].append(error)
             return
     weights = [call.weight for call in STUDENT]
     while True:
@@ -245,7 +358,24 @@ def main() -> None:
                         help="seconds at the start and the end compared for memory growth")
     parser.add_argument("--checkpoints", type=Path,
                         help="serve these checkpoints instead of random + shipped digit ones")
+    mode.add_argument("--burst", type=int, metavar="N",
+                      help="a room: N students arriving within --within seconds")
+    parser.add_argument("--within", type=float, default=10.0, metavar="T")
+    parser.add_argument("--actions", type=int, default=3,
+                        help="what each student of a burst does after the page (default 3)")
+    parser.add_argument("--url", help="a running lab or balancer to load instead of starting "
+                        "a lab (--burst only)")
+    parser.add_argument("--page-files", choices=("first-tab", "all"), default="first-tab",
+                        help="files a page load fetches: the first tab's (none: its pictures "
+                        "are inside the page) or every file the page names")
+    parser.add_argument("--pids", type=int, nargs="*", default=[],
+                        help="with --url: the servers' process ids, for their CPU and memory")
     args = parser.parse_args()
+    if args.burst is not None:
+        if args.think == (2.0, 5.0):
+            args.think = (1.0, 3.0)
+        run_burst(args)
+        return
     students = args.students is not None
     users = args.students if students else (args.clients or 16)
     calls = STUDENT if students else CALLS
@@ -306,6 +436,86 @@ def main() -> None:
     print("\n".join(verdict(recorder, calls, p95_s, first, last)))
     failures = [f"{endpoint}: {errors[0]}" for endpoint, errors in
                 {**warm.errors, **recorder.errors}.items()]
+    if failures:
+        print("\nfirst error per endpoint:\n" + "\n".join(failures))
+
+
+def run_burst(args: argparse.Namespace) -> None:
+    """``--burst``: on ``--url``, or on a lab started here; prints one table and a verdict."""
+    with tempfile.TemporaryDirectory(prefix="hw3lab-load-") as temporary:
+        work = Path(temporary)
+        files = input_files(work)
+        if args.url:
+            burst(args, args.url.rstrip("/") + "/", files, args.pids)
+            return
+        checkpoints = args.checkpoints or lab_checkpoints(work / "checkpoints")
+        with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
+                         timeout=900) as (url, log, pid):
+            burst(args, url, files, [pid])
+
+
+def burst(args: argparse.Namespace, url: str, files: Path, pids: list[int]) -> None:
+    warm = Recorder()
+    warm_client = BrowserLikeClient(url)
+    open_page(warm_client)
+    for call in STUDENT:  # loads every model once, outside the timed run
+        warm.call(warm_client, call, call.arguments(random.Random(0), files))
+    recorder, refused = Recorder(), []
+    load_before = os.getloadavg()[0]
+    server_cpu = sum(cpu_seconds(pid) for pid in pids)
+    client_cpu = time.process_time()
+    begin = time.monotonic()
+    threads = [threading.Thread(target=burst_student, daemon=True, args=(
+        url, files, seed, args.within, args.actions, tuple(args.think), recorder, refused,
+        args.page_files == "all"))
+        for seed in range(args.burst)]
+    for thread in threads:
+        thread.start()
+    peak_mb: dict[int, float] = dict.fromkeys(pids, 0.0)
+    while any(thread.is_alive() for thread in threads):
+        for pid in pids:
+            try:
+                peak_mb[pid] = max(peak_mb[pid], rss_mb(pid))
+            except OSError:  # a replica killed during the run
+                pass
+        time.sleep(0.5)
+    elapsed = time.monotonic() - begin
+    alive = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    server_cpu = sum(cpu_seconds(pid) for pid in alive) - server_cpu if alive == pids else None
+    client_cpu = time.process_time() - client_cpu
+    pages = recorder.seconds.get(PAGE_LOAD_NAME, [])
+    page_errors = recorder.errors.get(PAGE_LOAD_NAME, [])
+    errors = sum(len(e) for e in recorder.errors.values())
+    interactive = [s for call in STUDENT if call.interactive
+                   for s in recorder.seconds.get(call.name, [])]
+    print(f"{args.burst} students arriving within {args.within:g} s, then {args.actions} "
+          f"actions each {args.think[0]:g}-{args.think[1]:g} s apart (page files: "
+          f"{args.page_files}), on {url} (ran "
+          f"{elapsed:.0f} s); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} "
+          f"after; {os.cpu_count()} CPUs\n")
+    print("| students within | refused pages | errors | page p50 / p95 (s) | "
+          "interactive p50 / p95 (s) |\n|---|---:|---:|---:|---:|")
+    page = (f"{statistics.median(pages):.2f} / {percentile(pages, 0.95):.2f}" if pages
+            else "- / -")
+    acts = (f"{statistics.median(interactive):.2f} / {percentile(interactive, 0.95):.2f}"
+            if interactive else "- / -")
+    print(f"| {args.burst} in {args.within:g} s | {len(refused)} | {errors} | {page} | "
+          f"{acts} |\n")
+    print("\n".join(table(recorder, STUDENT)))
+    if server_cpu is not None:
+        print(f"\nserver CPU {server_cpu:.1f} s ({server_cpu / elapsed:.0%} of one core); "
+              f"clients {client_cpu:.1f} s ({client_cpu / elapsed:.0%} of one core)")
+    print("peak resident memory per server (MB): "
+          + (", ".join(f"{pid}: {mb:.0f}" for pid, mb in peak_mb.items()) or "not measured"))
+    print(f"- page loads: {len(pages)} served, {len(refused)} refused (busy page), "
+          f"{len(page_errors)} failed (target: none refused or failed, p95 < 2 s)")
+    print(f"- errors: {errors} (target 0); interactive p95: "
+          f"{percentile(interactive, 0.95) if interactive else float('nan'):.2f} s "
+          f"(target < 1 s)")
+    failures = [f"{endpoint}: {errors[0]}" for endpoint, errors in
+                {**warm.errors, **recorder.errors}.items()]
+    if refused:
+        failures.append(f"refused: {refused[0]}")
     if failures:
         print("\nfirst error per endpoint:\n" + "\n".join(failures))
 

@@ -6,6 +6,9 @@ Run from the repository root::
     nice -n 19 .venv/bin/python bench/profile_server.py --endpoint /digits_example [--calls 60]
         [--checkpoints DIR] [--top 30]
 
+(``--endpoint page``: a browser opening the page, as bench/load.py's ``--burst`` does: the
+page, its theme, the files its initial values name, its load events.)
+
 builds the lab in this process and serves it on a free port of 127.0.0.1 (shipped checkpoints
 unless ``--checkpoints``; no data), makes ``--calls`` requests to the endpoint from a separate
 client process (a :class:`bench.light_client.LightClient`, outputs downloaded, as
@@ -44,16 +47,23 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from bench.endpoints import BY_NAME
 from bench.light_client import LightClient
-endpoint = BY_NAME[{endpoint!r}]
 files = Path({files!r})
-client = LightClient({url!r})
 rng = random.Random(1)
+if {endpoint!r} == "page":  # a browser opening the page (bench/load.py's open_page)
+    from bench.load import BrowserLikeClient, open_page
+    def call():
+        open_page(BrowserLikeClient({url!r}))
+else:
+    endpoint = BY_NAME[{endpoint!r}]
+    client = LightClient({url!r})
+    def call():
+        client.predict(*endpoint.arguments(rng, files), api_name=endpoint.name)
 for _ in range(2):
-    client.predict(*endpoint.arguments(rng, files), api_name=endpoint.name)
+    call()
 print("warm", flush=True)
 sys.stdin.readline()
 for _ in range({calls}):
-    client.predict(*endpoint.arguments(rng, files), api_name=endpoint.name)
+    call()
 print("done", flush=True)
 """
 
@@ -128,8 +138,10 @@ def main() -> None:
         else:
             from gradio import networking
             networking.url_ok = lambda url: True
+        served = ({"app_kwargs": {"middleware": app.serving_middleware(demo)},
+                   "head": app.PAGE_HEAD} if hasattr(app, "serving_middleware") else {})
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                    quiet=True, show_error=True)
+                    quiet=True, show_error=True, **served)
         client = subprocess.Popen(
             [sys.executable, "-c", CLIENT.format(root=str(ROOT), endpoint=args.endpoint,
                                                  files=str(files), calls=args.calls,

@@ -86,10 +86,86 @@ def shoot(page, name: str) -> None:  # noqa: ANN001
     page.screenshot(path=str(SHOTS / name))
 
 
+def drawn_size(page, selector: str) -> tuple[float, float]:  # noqa: ANN001
+    """The size the image inside ``selector`` is drawn at (its box, less object-fit's
+    margins), and that it is upscaled without blur."""
+    return page.eval_on_selector(f"{selector} img", """image => {
+        const box = image.getBoundingClientRect();
+        const scale = Math.min(box.width / image.naturalWidth, box.height / image.naturalHeight);
+        if (getComputedStyle(image).imageRendering !== 'pixelated') return [0, 0];
+        return [image.naturalWidth * scale, image.naturalHeight * scale];
+    }""")
+
+
+SEED_LIST = "#gan-seed-list textarea"
+
+
+def new_visitor(page, url: str):  # noqa: ANN001, ANN201 - Playwright objects
+    """A page of a browser that has not seen the lab (its own context), logged in."""
+    context = page.context.browser.new_context(viewport={"width": 1200, "height": 900})
+    login = context.request.post(url + "login", form={"username": AUTH[0],
+                                                      "password": AUTH[1]})
+    assert login.ok, login.status
+    visitor = context.new_page()
+    visitor.set_default_timeout(TIMEOUT_MS)
+    return visitor
+
+
+def test_every_tab_shows_a_result_on_first_load(page, running: RunningLab  # noqa: ANN001
+                                                ) -> None:
+    """A fresh page, nothing pressed: every tab shows its first view, computed when the lab
+    started, and opening the page sends the lab no event."""
+    fresh = new_visitor(page, running.url)
+    sent: list[str] = []
+    fresh.on("request", lambda request: sent.append(f"{request.method} {request.url}"))
+    fresh.goto(running.url)
+    assert image_source(fresh, "#vae-face").startswith("data:image/png")  # inside the page
+    assert min(drawn_size(fresh, "#vae-face")) >= 192
+    open_tab(fresh, "GAN")
+    image_source(fresh, "#gan-face")
+    assert min(drawn_size(fresh, "#gan-face")) >= 192
+    fresh.get_by_role("tab", name="Attribute sliders", exact=True).click()
+    assert min(drawn_size(fresh, "#gan-edited")) >= 192
+    fresh.get_by_role("tab", name="Grid", exact=True).click()
+    image_source(fresh, "#gan-grid")
+    assert fresh.locator(SEED_LIST).input_value() == ", ".join(str(s) for s in range(32))
+    open_tab(fresh, "Domain adaptation")
+    image_source(fresh, "#digit-chart")
+    assert min(drawn_size(fresh, "#digit-seen")) >= 150  # two digits side by side, 28 px each
+    for table, text in (("#digit-table", "mnistm test image 0"),
+                        ("#digit-accuracy", "usps->mnistm")):  # the accuracy table: open
+        fresh.wait_for_function("""([table, text]) => [...document.querySelectorAll(
+            table + ' tbody tr')].some((row) => row.offsetParent !== null
+                                       && row.textContent.includes(text))""", arg=[table, text])
+    # the sketchpad is ready to draw: its brush is chosen, no "select the draw tool"
+    fresh.wait_for_function("""() => {
+        const brush = document.querySelector('#digit-sketch button[aria-label="Brush"]');
+        return brush && brush.classList.contains('highlight');
+    }""")
+    assert fresh.get_by_text("select the draw tool to start").count() == 0
+    shoot(fresh, "digits-first-view.png")
+    open_tab(fresh, "Models")
+    fresh.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
+    events = [request for request in sent if "/queue/join" in request or "/call/" in request]
+    assert events == [], events
+    fresh.context.close()
+
+
+def test_shared_seeds_in_the_url_open_the_grid(page, running: RunningLab) -> None:  # noqa: ANN001
+    shared = new_visitor(page, running.url)
+    shared.goto(running.url + "?seeds=7,8,9")
+    open_tab(shared, "GAN")
+    shared.get_by_role("tab", name="Grid", exact=True).click()
+    shared.wait_for_function("(selector) => document.querySelector(selector).value === "
+                             "'7, 8, 9'", arg=SEED_LIST)
+    shared.context.close()
+
+
 def test_vae_slider_changes_the_face(page) -> None:  # noqa: ANN001
     open_tab(page, "VAE")
+    opening = image_source(page, "#vae-face")  # the mean latent's face, from the start
     page.get_by_role("button", name="Start", exact=True).click()
-    first = image_source(page, "#vae-face")
+    first = changed_source(page, "#vae-face", opening)  # seed 0's random latent
     page.locator("#vae-slider-0 input[type=range]").fill("2.5")
     changed_source(page, "#vae-face", first)
     shoot(page, "vae-sliders.png")
@@ -97,8 +173,7 @@ def test_vae_slider_changes_the_face(page) -> None:  # noqa: ANN001
 
 def test_gan_seed_gives_a_face(page) -> None:  # noqa: ANN001
     open_tab(page, "GAN")
-    page.get_by_role("button", name="Show", exact=True).click()
-    first = image_source(page, "#gan-face")
+    first = image_source(page, "#gan-face")  # seed 0's face, there from the start
     page.locator("#gan-seed input").fill("42")
     page.get_by_role("button", name="Show", exact=True).click()
     changed_source(page, "#gan-face", first)

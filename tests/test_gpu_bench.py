@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.random_checkpoints import TINY_WIDTH, make_checkpoints
+from hw3lab.devtools.random_checkpoints import TINY_WIDTH, make_checkpoints
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

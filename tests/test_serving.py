@@ -3,28 +3,42 @@ pool, and nothing about the server's folders reaches a visitor (the page, messag
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
 import pytest
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from hw3lab import serve
 from hw3lab.checkpoints import CheckpointError
 from hw3lab.data.examples import render_digits
 from hw3lab.devtools.random_checkpoints import make_checkpoints
 from hw3lab.inference import DEFAULT_CHECKPOINTS
-from hw3lab.lab import LabContext, digits, gan, models
+from hw3lab.lab import LabContext, digits, first_view, gan, models, tsne_views
 from hw3lab.lab.context import PROJECT, public_name
+from hw3lab.lab.first_view import compute_first_view
 from hw3lab.lab.served_files import OutputFolder
 from hw3lab.ui.app import QUEUE_POLL_S, QUEUE_RECORDS, QUEUE_SIZE, build_lab
+from hw3lab.ui.busy import HEALTH_PATH, MAX_RETRY_S, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor
+from hw3lab.ui.page_cache import PageCache
 from hw3lab.ui.widgets import HEAVY, INTERACTIVE, POOLS, TSNE, bind, user_errors
+from tests.fixtures_ui import picture
 
 TASK = "usps->mnistm"
 HEAVY_EVENTS = {"digits_batch", "digits_batch_folder", "digits_recompute"}
@@ -200,3 +214,229 @@ def test_downloads_go_to_the_lab_output_folder(tmp_path: Path,
         assert Path(path).is_relative_to(outputs.root)
     assert Image.open(gif).n_frames == 4 and Path(csv).read_text().startswith("image_name")
     assert set(os.listdir(tempfile.gettempdir())) <= before
+
+
+# -- a room opening the link at once (issue 25): first views, no load events, a busy answer --
+
+def server_load_events(demo: gr.Blocks) -> list[str]:
+    """The events a browser's page load would send to the server (JS-only ones stay in it)."""
+    config = demo.get_config_file()
+    return [str(dependency.get("api_name")) for dependency in config["dependencies"]
+            if any(target[1] == "load" for target in dependency["targets"])
+            and dependency.get("backend_fn")]
+
+
+def component_value(demo: gr.Blocks, elem_id: str) -> object:
+    block = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == elem_id)
+    return block.value
+
+
+def test_every_tab_opens_on_a_result_and_a_page_load_runs_no_event(
+        private_lab: tuple[LabContext, list[str]]) -> None:
+    ctx, _ = private_lab
+    opening = compute_first_view(ctx)
+    demo = build_lab(ctx, opening)
+    assert server_load_events(demo) == []
+    for elem_id in ("vae-face", "vae-random-grid", "gan-face", "gan-edited", "gan-grid",
+                    "digit-seen", "digit-chart"):
+        value = component_value(demo, elem_id)
+        assert isinstance(value, dict), elem_id
+        inline = str(value.get("url")).startswith("data:")
+        with (picture(value) if inline else Image.open(value["path"])) as image:
+            assert min(image.size) >= 64, elem_id
+    # small pictures come inside the page, so that opening it fetches no file
+    assert component_value(demo, "vae-face")["url"].startswith("data:image/png;base64,")
+    table = component_value(demo, "digit-table")
+    assert table["data"][0][0].startswith("mnistm test image 0, label")
+    assert all(cell.endswith("%)") for cell in table["data"][0][1:-1])
+    assert [row[:2] for row in component_value(demo, "digit-accuracy")["data"]] == \
+        [row[:2] for row in digits.accuracy_table(ctx)]
+    assert [row[0] for row in component_value(demo, "model-cards")["data"]] == \
+        [row[0] for row in models.model_cards(ctx)]
+    seeds = next(b for b in demo.blocks.values() if isinstance(b, gr.Textbox)
+                 and (b.label or "").startswith("Seeds")).value
+    assert seeds == ", ".join(str(s) for s in range(32))
+    # the page-load events' API names still answer API clients
+    api = demo.get_api_info()["named_endpoints"]
+    assert {"/accuracy_table", "/model_cards", "/digits_accuracy"} <= set(api)
+    # no shipped t-SNE view for random checkpoints: the plot opens empty, nothing computed
+    assert opening.tsne == {} and component_value(demo, "tsne-plot") is None
+
+
+def test_a_first_view_that_fails_leaves_its_tab_empty(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    empty = LabContext(tmp_path / "no-checkpoints", tmp_path / "no-data")
+    opening = compute_first_view(empty)
+    assert opening.vae_face is None and opening.gan_face is None and opening.digit is None
+    assert opening.accuracy and opening.accuracy[0][-1] == "not trained"
+    assert "is not shown on first load" in capsys.readouterr().err
+    assert server_load_events(build_lab(empty, opening)) == []
+
+
+class FakeQueue:
+    """A queue ``waiting`` events long whose events took ``seconds`` each on average."""
+
+    def __init__(self, waiting: int, seconds: float) -> None:
+        self.waiting = waiting
+        self.process_time_per_fn = {"fn": SimpleNamespace(avg_time=seconds, count=3)}
+
+    def __len__(self) -> int:
+        return self.waiting
+
+    async def push(self, *args: object) -> tuple:
+        if self.waiting >= 4:
+            return False, "Queue is full. Max size is 4 and size is 4.", "queue_full"
+        return True, "event-id", "success"
+
+
+def gated(queue: FakeQueue, busy_at: int = 3) -> TestClient:
+    async def page(request: object) -> PlainTextResponse:
+        return PlainTextResponse("the lab's page")
+
+    app = Starlette(routes=[Route("/", page)])
+    return TestClient(BusyGate(app, SimpleNamespace(_queue=queue), busy_at=busy_at))
+
+
+def test_a_full_lab_says_busy_and_when_to_retry() -> None:
+    queue = FakeQueue(waiting=2, seconds=0.5)
+    client = gated(queue)
+    assert client.get("/").text == "the lab's page"
+    assert client.get(HEALTH_PATH).json() == {"status": "ok", "waiting": 2}
+    queue.waiting = 40
+    answer = client.get("/")
+    # 40 events of 0.5 s, two at a time: 10 s
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "10"
+    assert "The lab is busy" in answer.text and "retry in 10 s" in answer.text
+    assert client.get(HEALTH_PATH).status_code == 200  # the balancer still sees it alive
+    queue.waiting = 10_000
+    assert client.get("/").headers["retry-after"] == str(MAX_RETRY_S)
+
+
+def test_a_full_queue_refuses_with_the_busy_message_and_keeps_what_it_holds() -> None:
+    queue = FakeQueue(waiting=4, seconds=0.2)
+    demo = SimpleNamespace(_queue=queue)
+    clear_queue_full_message(demo)  # type: ignore[arg-type]
+    clear_queue_full_message(demo)  # once only
+    success, message, state = asyncio.run(queue.push(None, None, None))
+    assert not success and state == "queue_full"
+    assert message == "The lab is busy (4 requests waiting): retry in 3 s."
+    assert len(queue) == 4  # nothing dropped
+    queue.waiting = 1
+    assert asyncio.run(queue.push(None, None, None)) == (True, "event-id", "success")
+
+
+def test_the_real_queue_refuses_with_the_busy_message(
+        private_lab: tuple[LabContext, list[str]]) -> None:
+    demo = build_lab(private_lab[0])
+    assert getattr(demo._queue.push, "busy_message", False)  # fails if Gradio renames push
+
+
+def test_the_page_is_built_once_per_address() -> None:
+    built = []
+
+    async def page(request: Request) -> PlainTextResponse:
+        built.append(request.url.path)
+        answer = PlainTextResponse(f"page {len(built)} for {request.headers.get('host')}")
+        if request.query_params.get("login"):
+            answer.set_cookie("session", "x")
+        return answer
+
+    cache = PageCache(Starlette(routes=[Route("/", page), Route("/other", page)]))
+    client = TestClient(cache)
+    assert client.get("/").text == client.get("/").text == "page 1 for testserver"
+    assert len(built) == 1 and cache.served == 1
+    assert client.get("/", headers={"host": "lab.example"}).text == "page 2 for lab.example"
+    client.get("/?seeds=1,2")  # a query: Gradio's own answer, every time
+    client.get("/?seeds=1,2")
+    client.get("/other")
+    assert len(built) == 5
+    client.get("/?login=1")  # an answer that sets a cookie is never kept
+    assert cache.built == 2
+    off = TestClient(PageCache(Starlette(routes=[Route("/", page)]), enabled=False))
+    assert off.get("/").text != off.get("/").text  # a lab with a login: per user
+
+
+# -- replicas behind HAProxy on one machine, and a cluster (issue 25) ---------------------------
+
+DEPLOY = PROJECT / "deploy"
+MANIFESTS = sorted((DEPLOY / "k8s").glob("*.yaml"))
+
+
+def kubernetes_validate() -> list[str] | None:
+    """How to run kubernetes-validate (requirements-dev.txt), or None where it is missing."""
+    found = shutil.which("kubernetes-validate")
+    if found:
+        return [found]
+    try:
+        import kubernetes_validate  # noqa: F401
+    except ImportError:
+        return None
+    return [sys.executable, "-m", "kubernetes_validate"]
+
+
+def test_the_balancer_config_is_valid_for_any_number_of_replicas(tmp_path: Path) -> None:
+    haproxy = shutil.which("haproxy") or shutil.which("/usr/sbin/haproxy")
+    if haproxy is None:
+        pytest.skip("HAProxy is not installed (Debian: apt-get install haproxy)")
+    template = serve.CONFIG.read_text()
+    for path, text in (("as-shipped.cfg", template),
+                       ("three.cfg", serve.balancer_config(template, "0.0.0.0", 9000,
+                                                           [9001, 9002, 9003]))):
+        (tmp_path / path).write_text(text)
+        answer = subprocess.run([haproxy, "-c", "-f", str(tmp_path / path)], cwd=PROJECT,
+                                capture_output=True, text=True, check=False)
+        assert answer.returncode == 0, answer.stderr
+    three = (tmp_path / "three.cfg").read_text()
+    assert "bind 0.0.0.0:9000" in three
+    assert [line.split()[1:3] for line in three.splitlines()
+            if line.strip().startswith("server ")] == [
+        ["lab1", "127.0.0.1:9001"], ["lab2", "127.0.0.1:9002"], ["lab3", "127.0.0.1:9003"]]
+    for needed in ("option redispatch", "cookie HW3LAB_REPLICA insert",
+                   "option httpchk GET /healthz", "default-server check"):
+        assert needed in three, needed
+    with pytest.raises(serve.ServeError, match="no line"):
+        serve.balancer_config("frontend lab\n    bind :1\n", "127.0.0.1", 1, [2])
+
+
+def test_serve_refuses_bad_arguments_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    for arguments, message in ((["--replicas", "0"], "--replicas must be 1 to"),
+                               (["--share"], "--share is the balancer's here")):
+        with pytest.raises(SystemExit) as stopped:
+            serve.main(arguments)
+        assert stopped.value.code == 2
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_cluster_manifests_validate_strictly() -> None:
+    command = kubernetes_validate()
+    if command is None:
+        pytest.skip("kubernetes-validate is not installed (requirements-dev.txt)")
+    kinds = {path.stem for path in MANIFESTS}
+    assert kinds == {"deployment", "service", "ingress", "hpa", "pdb"}
+    answer = subprocess.run([*command, "--strict", *map(str, MANIFESTS)], capture_output=True,
+                            text=True, check=False)
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    assert answer.stdout.count("passed") == len(MANIFESTS), answer.stdout
+
+
+def test_the_cluster_keeps_students_on_their_replica_and_checks_a_cheap_route() -> None:
+    deployment = (DEPLOY / "k8s" / "deployment.yaml").read_text()
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert f"{probe}:\n            httpGet:\n              path: {HEALTH_PATH}" in deployment
+    ingress = (DEPLOY / "k8s" / "ingress.yaml").read_text()
+    assert "nginx.ingress.kubernetes.io/affinity: cookie" in ingress
+    docker = (DEPLOY / "Dockerfile").read_text()
+    assert "download.pytorch.org/whl/cpu" in docker and "USER 10001" in docker
+    assert "HEALTHCHECK" in docker and HEALTH_PATH in docker
+
+
+def test_the_tsne_tab_opens_on_the_shipped_default_view() -> None:
+    ctx = LabContext(DEFAULT_CHECKPOINTS, Path("no-data"))
+    space = first_view.SPACES[0]
+    count, perplexity, _ = first_view.default_tsne_settings(space)
+    if not tsne_views.view_file(ctx.checkpoints, space, count, perplexity).is_file():
+        pytest.skip("the shipped checkpoints' default t-SNE view is not there")
+    view = first_view._precomputed_tsne(ctx, space)
+    assert view is not None and len(view.embedded.points) == count
+    assert len(view.chart["data"]["values"]) == count

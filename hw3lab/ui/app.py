@@ -10,12 +10,16 @@ from typing import Any
 
 import gradio as gr
 from PIL import Image
+from starlette.middleware import Middleware
 
 from hw3lab import cli, limits
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.lab import LabContext
+from hw3lab.lab.first_view import FirstView, compute_first_view
 from hw3lab.runtime import SERVING_THREADS, limit_malloc_arenas, set_cpu_threads
+from hw3lab.ui.busy import BUSY_FRACTION, BusyGate, clear_queue_full_message
 from hw3lab.ui.gradio_cache import Janitor, atomic_gradio_image_cache, serving_outputs
+from hw3lab.ui.page_cache import PageCache
 from hw3lab.ui.tabs import digits, gan, models, training, tsne, vae
 from hw3lab.ui.widgets import PAGE_HEAD
 
@@ -31,10 +35,13 @@ SHARE_CHECK_SECONDS = 5.0
 LOCAL_CHECK_SECONDS = 120.0
 
 
-def build_lab(ctx: LabContext) -> gr.Blocks:
+def build_lab(ctx: LabContext, opening: FirstView | None = None) -> gr.Blocks:
     """The lab: one tab per part of the homework, callbacks bound to ``ctx``, served through
-    the atomic image cache (:mod:`hw3lab.ui.gradio_cache`)."""
+    the atomic image cache (:mod:`hw3lab.ui.gradio_cache`), every tab opening on its result in
+    ``opening`` (computed here if not given: :mod:`hw3lab.lab.first_view`)."""
     atomic_gradio_image_cache()
+    if opening is None:
+        opening = compute_first_view(ctx)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         # Folders by their public names only: a shared link shows this header to anyone.
         where = (f"data: `{ctx.public_path(ctx.data_root)}`" if ctx.data_root is not None
@@ -42,17 +49,17 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
                  "latents: the checkpoints)")
         gr.Markdown(f"## {TITLE}\ncheckpoints: `{ctx.public_path(ctx.checkpoints)}` · {where}")
         with gr.Tab("VAE", id="vae"):
-            vae.build(ctx)
+            vae.build(ctx, opening)
         with gr.Tab("GAN", id="gan"):
-            gan.build(ctx, demo)
+            gan.build(ctx, demo, opening)
         with gr.Tab("Domain adaptation", id="digits"):
-            digits.build(ctx, demo)
+            digits.build(ctx, demo, opening)
         with gr.Tab("Interactive t-SNE", id="tsne"):
-            tsne.build(ctx)
+            tsne.build(ctx, opening)
         with gr.Tab("Training", id="training"):
             training.build(ctx)
         with gr.Tab("Models", id="models"):
-            models.build(ctx, demo)
+            models.build(ctx, demo, opening)
     demo.queue(max_size=QUEUE_SIZE)
     # Gradio's queue looks for new events every millisecond, even with no visitor: an idle lab
     # used 66-80 ms of CPU a second, 20-22 at 10 ms (bench/cpu_per_request.py prints it). Every
@@ -61,6 +68,7 @@ def build_lab(ctx: LabContext) -> gr.Blocks:
     if hasattr(demo._queue, "sleep_when_free"):
         demo._queue.sleep_when_free = QUEUE_POLL_S
     no_monitoring_summary(demo._queue)
+    clear_queue_full_message(demo)
     return demo
 
 
@@ -76,6 +84,15 @@ def no_monitoring_summary(queue: Any) -> None:
         queue.ANALYTICS_MAX_EVENTS = QUEUE_RECORDS
 
 
+def serving_middleware(demo: gr.Blocks, login: bool = False) -> list[Middleware]:
+    """What the served lab puts in front of Gradio: new visitors turned away with a "busy,
+    retry in N s" page once the queue is ``BUSY_FRACTION`` full, so that those already in are
+    served (:mod:`hw3lab.ui.busy`), and the page built once per address, not per visitor,
+    unless a ``login`` makes it per user (:mod:`hw3lab.ui.page_cache`)."""
+    return [Middleware(BusyGate, demo=demo, busy_at=int(QUEUE_SIZE * BUSY_FRACTION)),
+            Middleware(PageCache, enabled=not login)]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = cli.ArgumentParser(description="Start the hw3lab.")
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data; "
@@ -86,8 +103,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0 for every interface)")
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    parser.add_argument("--share-server", metavar="HOST:PORT",
+                        help="make the public link through this share server (your own FRP "
+                        "server: Gradio's share_server_address) instead of Gradio's; implies "
+                        "--share (docs/serving.md)")
     parser.add_argument("--auth", metavar="USER:PASS", help="require this login")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
+    parser.add_argument("--root-path", default=None, metavar="PREFIX",
+                        help="the path the lab is served under behind a proxy, e.g. /hw3lab "
+                        "(default: $GRADIO_ROOT_PATH, else none)")
     args = parser.parse_args(argv)
     if args.auth is not None and (":" not in args.auth or args.auth.startswith(":")):
         parser.error("--auth must look like USER:PASS")
@@ -152,8 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     # Python ran one. Frozen, collections walk only what the requests create.
     gc.collect()
     gc.freeze()
-    share = args.share
-    if share and not share_possible():
+    share = args.share or args.share_server is not None
+    if share and args.share_server is None and not share_possible():
         print("No public link: Gradio's share server cannot be reached (no internet?); "
               f"serving locally only at http://{args.host}:{args.port}", file=sys.stderr)
         share = False
@@ -161,4 +185,6 @@ def main(argv: list[str] | None = None) -> None:
     patient_localhost_check()
     demo.launch(server_name=args.host, server_port=args.port, share=share, auth=auth,
                 max_file_size=limits.MAX_MODEL_UPLOAD_BYTES, show_error=True, quiet=False,
-                footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD)
+                footer_links=["api"], state_session_capacity=SESSIONS, head=PAGE_HEAD,
+                root_path=args.root_path, share_server_address=args.share_server,
+                app_kwargs={"middleware": serving_middleware(demo, auth is not None)})

@@ -11,6 +11,7 @@ import numpy as np
 from hw3lab import limits
 from hw3lab.lab import LabContext
 from hw3lab.lab.charts import POINT_FIELD
+from hw3lab.lab.first_view import TsneView, default_tsne_settings
 from hw3lab.lab.tsne import SPACES, Embedded, colourings, point_at, run_tsne
 from hw3lab.ui.widgets import (
     INTERACTIVE,
@@ -27,8 +28,12 @@ from hw3lab.ui.widgets import (
 )
 
 
-def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str = "tsne") -> None:
-    """The panel over ``spaces``, with ``prefix`` naming its API endpoints apart."""
+def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str = "tsne",
+                opening: TsneView | None = None) -> None:
+    """The panel over ``spaces``, with ``prefix`` naming its API endpoints apart, showing
+    ``opening`` (the first space's default view, computed at start-up) until a new one is
+    drawn."""
+    points, perplexity_value, _ = default_tsne_settings(spaces[0])
     with gr.Row():
         with gr.Column(scale=1):
             space = checked_by_callback(gr.Dropdown(list(spaces), value=spaces[0],
@@ -39,8 +44,9 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
             colouring = checked_by_callback(gr.Dropdown(list(first), value=first[0],
                                                         label="Colour by",
                                                         allow_custom_value=True))
-            count = range_slider(limits.TSNE_POINTS, "Points")
-            perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity")
+            count = range_slider(limits.TSNE_POINTS, "Points", value=points)
+            perplexity = range_slider(limits.TSNE_PERPLEXITY, "Perplexity",
+                                      value=perplexity_value)
             button = gr.Button("Draw t-SNE", variant="primary")
             point = shown("Clicked point", height=160, elem_id=f"{prefix}-point")
             caption = gr.Markdown("Hover a point of the plot to see it, click it to show it "
@@ -49,9 +55,10 @@ def build_panel(ctx: LabContext, spaces: tuple[str, ...] = SPACES, prefix: str =
                               elem_id=f"{prefix}-point-number")
         with gr.Column(scale=2):
             plot = interactive_plot("t-SNE: hover a point to see it, click to keep it; the "
-                                    "wheel zooms, dragging pans", elem_id=f"{prefix}-plot")
+                                    "wheel zooms, dragging pans", elem_id=f"{prefix}-plot",
+                                    value=opening.chart if opening else None)
             picker = point_picker(f"{prefix}-plot", POINT_FIELD)
-    state = gr.State(None)
+    state = gr.State(opening.embedded if opening else None)
 
     def change_space(chosen: str) -> Any:
         options = list(colourings(chosen))

@@ -165,10 +165,22 @@ def inline_png(value: np.ndarray | Image.Image | str | Path | None) -> ImageData
                      orig_name=name, mime_type="image/png", size=len(data))
 
 
+# An initial value (a first view, hw3lab.lab.first_view) at most this large goes inline in the
+# page, so that the browser fetches no file for it; a larger one (a grid of 32 faces) is a
+# file, fetched only when its tab is opened.
+INLINE_INITIAL_BYTES = 64_000
+
+
 def shown(label: str, **options: Any) -> gr.Image:
     """An output image sent inline as PNG (:func:`inline_png`), so faces and plots stay exact
     (Gradio's default is a lossy WebP)."""
-    image = gr.Image(label=label, interactive=False, format="png", **options)
+    value = options.pop("value", None)
+    initial = None if value is None else inline_png(value)
+    inline = initial is not None and initial.size <= INLINE_INITIAL_BYTES
+    image = gr.Image(label=label, interactive=False, format="png",
+                     value=None if inline else value, **options)
+    if inline:
+        image.value = initial.model_dump()  # what the page's config shows
     image.postprocess = inline_png  # type: ignore[method-assign]
     return image
 
@@ -192,8 +204,11 @@ def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_
 
 # The tooltips' thumbnails (28 to 32 pixels high) shown three times larger, their pixels sharp:
 # in the page's head (Gradio scopes a Blocks' css to its container, and vega-tooltip puts its
-# tooltip at the end of the document's body).
+# tooltip at the end of the document's body). Faces and digits (images given the class
+# "pixelated") fill their box's height, upscaled without blur.
 PAGE_HEAD = ("<style>#vg-tooltip-element img { height: 96px; width: auto; "
+             "image-rendering: pixelated; }"
+             ".pixelated img { width: 100%; height: 100%; object-fit: contain !important; "
              "image-rendering: pixelated; }</style>")
 
 

@@ -23,6 +23,7 @@ from hw3lab.lab.digits import (
     recompute_accuracy,
 )
 from hw3lab.lab.domain_styles import classify_styles
+from hw3lab.lab.first_view import FIRST_EXAMPLE, FirstView, initial
 from hw3lab.lab.own_models import upload_digits
 from hw3lab.lab.shown_digit import CLASSIFIERS, INPUT_KINDS, classify_shown_again
 from hw3lab.lab.tsne_spaces import FEATURE_TSNE_POINTS
@@ -42,10 +43,25 @@ from hw3lab.ui.widgets import (
     with_progress,
 )
 
+# The sketchpad opens with its brush chosen, ready to draw (Gradio's opens on no tool and
+# says "select the draw tool to start"): clicked in the browser once the pad is on the page.
+READY_TO_DRAW_JS = """() => {
+  const observer = new MutationObserver(() => arm());
+  const arm = () => {
+    const brush = document.querySelector('#digit-sketch button[aria-label="Brush"]');
+    if (!brush) return;
+    observer.disconnect();
+    brush.click();
+  };
+  observer.observe(document.body, {childList: true, subtree: true});
+  arm();
+}"""
 
-def build(ctx: LabContext, demo: gr.Blocks) -> None:
-    """The domain adaptation tab; ``demo`` is the whole app, whose page load fills the
-    accuracy table."""
+
+def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) -> None:
+    """The domain adaptation tab, opening on ``opening``'s example digit through every method
+    and the accuracy table (computed at start-up); ``demo`` is the whole app."""
+    opening = opening or FirstView()
     gr.Markdown(data_note(ctx))
     task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
                                label="Task (source->target)"))
@@ -74,15 +90,20 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             with gr.Tab("Examples"):
                 gallery = gr.Gallery(value=examples(ctx, TASK_NAMES[0]), columns=6,
                                      height=200, allow_preview=False, label="Click an example")
-                example_index = seed_box("Example number", minimum=0, maximum=EXAMPLES - 1,
+                example_index = seed_box("Example number", value=FIRST_EXAMPLE, minimum=0,
+                                         maximum=EXAMPLES - 1,
                                          elem_id="digit-example-number")
         with gr.Column():
-            seen = shown("Input | as the models see it (28x28)", height=170,
-                         elem_id="digit-seen")
-    chart = shown("Class probabilities", height=240, elem_id="digit-chart")
-    table = gr.Dataframe(headers=prediction_headers("image"), label="Predictions",
-                         interactive=False, elem_id="digit-table")
+            seen = shown("Input | as the models see it (28x28)", height=260,
+                         elem_id="digit-seen", value=initial(opening.digit, 0),
+                         elem_classes=["pixelated"])
+    chart = shown("Class probabilities", height=240, elem_id="digit-chart",
+                  value=initial(opening.digit, 1))
+    table = gr.Dataframe(initial(opening.digit, 2), headers=prediction_headers("image"),
+                         label="Predictions", interactive=False, elem_id="digit-table")
     outputs = [seen, chart, table]
+    demo.load(None, None, None, js=READY_TO_DRAW_JS, api_visibility="private",
+              **INTERACTIVE)  # runs in the browser only
     with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
                       open=False) as styles_box:
         styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
@@ -94,8 +115,8 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
         api_name="digits_styles", **INTERACTIVE)
     # Which input the predictions show (hw3lab.lab.shown_digit), so that they are made again
-    # with the session's own model once it arrives.
-    shown_input = gr.State(None)
+    # with the session's own model once it arrives; the first view shows an example.
+    shown_input = gr.State("example" if opening.digit is not None else None)
     inputs = {"sketch": [task, sketch, own], "upload": [task, uploads, own],
               "example": [task, example_index, own]}
     classifiers = {kind: bind(CLASSIFIERS[kind], ctx) for kind in INPUT_KINDS}
@@ -140,11 +161,17 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         api_visibility="private", **INTERACTIVE)
     task.change(bind(examples, ctx), task, gallery, api_visibility="private", **INTERACTIVE)
 
-    with gr.Accordion("Accuracy per task and method", open=False):
-        accuracy_frame = gr.Dataframe(headers=ACCURACY_HEADERS, interactive=False)
-        # Filled from the manifest on every page load.
-        demo.load(bind(accuracy_table, ctx), None, accuracy_frame, api_name="accuracy_table",
-                  **INTERACTIVE)
+    read_accuracy = bind(accuracy_table, ctx)
+
+    def accuracy_table_api() -> dict[str, Any]:
+        """The accuracy table (headers and rows) read from the manifest now: the API name of
+        what was the page-load event, kept for API clients."""
+        return {"headers": ACCURACY_HEADERS, "data": read_accuracy()}
+
+    with gr.Accordion("Accuracy per task and method", open=True):
+        # Read from the manifest when the lab starts, not on every page load.
+        accuracy_frame = gr.Dataframe(opening.accuracy, headers=ACCURACY_HEADERS,
+                                      interactive=False, elem_id="digit-accuracy")
         with gr.Row():
             gr.Button("Show (from the manifest)").click(
                 bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy",
@@ -152,6 +179,7 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             gr.Button("Recompute the chosen task on hw3_data").click(
                 bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
                 api_name="digits_recompute", **HEAVY)
+        gr.api(accuracy_table_api, api_name="accuracy_table", **INTERACTIVE)
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)",
                              value=FEATURE_TSNE_POINTS)

@@ -9,6 +9,7 @@ import gradio as gr
 from hw3lab import limits
 from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab import LabContext
+from hw3lab.lab.first_view import FirstView, initial
 from hw3lab.lab.gan import (
     edit_face,
     face,
@@ -30,9 +31,15 @@ from hw3lab.ui.widgets import (
     user_errors,
 )
 
+# The ``seeds`` (or ``seed``) parameter of the page's URL, as hw3lab.lab.gan.shared_seeds reads it.
+SHARED_SEEDS_JS = ("() => { const query = new URLSearchParams(window.location.search); "
+                   "return query.get('seeds') || query.get('seed') || ''; }")
 
-def build(ctx: LabContext, demo: gr.Blocks) -> None:
-    """The GAN tab; ``demo`` is the whole app, whose page load reads the shared seeds."""
+
+def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) -> None:
+    """The GAN tab, opening on ``opening``'s faces of seed 0 (computed at start-up); ``demo``
+    is the whole app, whose page load reads shared seeds from the URL, in the browser."""
+    opening = opening or FirstView()
     if not ctx.has_family("gan"):
         gr.Markdown(f"**{ctx.missing_family('gan')}**")
     gr.Markdown("Each image shows its seed and the discriminator's realness (0-1). "
@@ -52,7 +59,8 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             seed = seed_box(elem_id="gan-seed")
             show = gr.Button("Show", variant="primary")
             lucky = gr.Button("Random seed")
-        single = shown("Face", height=200, elem_id="gan-face")
+        single = shown("Face", height=320, elem_id="gan-face", value=opening.gan_face,
+                       elem_classes=["pixelated"])
         show.click(bind(face, ctx), [seed, own], single, api_name="gan_face", **INTERACTIVE)
         lucky.click(bind(random_face, ctx), own, [seed, single], api_name="gan_random",
                     **INTERACTIVE)
@@ -63,8 +71,10 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 edit_seed = seed_box(elem_id="gan-edit-seed")
-                edited = shown("Face", height=256, elem_id="gan-edited")
-                seen_attributes = gr.Label(num_top_classes=len(FACE_ATTRIBUTES),
+                edited = shown("Face", height=300, elem_id="gan-edited",
+                               value=initial(opening.gan_edited, 0), elem_classes=["pixelated"])
+                seen_attributes = gr.Label(initial(opening.gan_edited, 1),
+                                           num_top_classes=len(FACE_ATTRIBUTES),
                                            label="Predicted attributes")
             with gr.Column(scale=1, min_width=220):
                 attribute_sliders = [range_slider(limits.SLIDER, name.replace("_", " "),
@@ -88,9 +98,11 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
             base = seed_box("Base seed")
             count = range_slider(limits.GAN_GRID, "Faces")
             make = gr.Button("Generate grid", variant="primary")
-        seed_list = gr.Textbox(label="Seeds (copy to share, or edit and press Enter)",
-                               buttons=["copy"])
-        picture = shown("Faces with realness")
+        seed_list = gr.Textbox(initial(opening.gan_grid, 1),
+                               label="Seeds (copy to share, or edit and press Enter)",
+                               buttons=["copy"], elem_id="gan-seed-list")
+        picture = shown("Faces with realness", value=initial(opening.gan_grid, 0),
+                        elem_id="gan-grid", elem_classes=["pixelated"])
         make.click(bind(grid, ctx), [base, count, own], [picture, seed_list],
                    api_name="gan_grid", **INTERACTIVE)
         seed_list.submit(bind(from_seed_list, ctx), [seed_list, own], [picture, seed_list],
@@ -112,9 +124,16 @@ def build(ctx: LabContext, demo: gr.Blocks) -> None:
         upload.upload(bind(judge, ctx), [upload, own], [seen, verdict], api_name="gan_judge",
                       **INTERACTIVE)
 
-    def open_shared(request: gr.Request) -> tuple:
-        shared = shared_seeds(ctx, dict(request.query_params))
-        return shared if shared is not None else (gr.skip(), gr.skip())
+    # ?seeds=1,2,3 is read by the browser: a page without it runs no event at all (a class
+    # opening the link at once queued one per student). With it, the hidden box changes and
+    # the grid is drawn for those seeds.
+    shared = gr.Textbox("", visible=False, elem_id="gan-shared-seeds")
+    demo.load(None, None, shared, js=SHARED_SEEDS_JS, api_visibility="private",
+              **INTERACTIVE)  # runs in the browser only
 
-    demo.load(user_errors(open_shared, ctx.redact), None, [picture, seed_list],
-              api_visibility="private", **INTERACTIVE)
+    def open_shared(text: str) -> tuple:
+        opened = shared_seeds(ctx, {"seeds": text}) if text else None
+        return opened if opened is not None else (gr.skip(), gr.skip())
+
+    shared.change(user_errors(open_shared, ctx.redact), shared, [picture, seed_list],
+                  api_visibility="private", **INTERACTIVE)

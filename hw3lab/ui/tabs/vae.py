@@ -7,6 +7,7 @@ import gradio as gr
 
 from hw3lab import limits
 from hw3lab.lab import LabContext
+from hw3lab.lab.first_view import FirstView
 from hw3lab.lab.own_models import upload_vae
 from hw3lab.lab.tsne import VAE_SPACE
 from hw3lab.lab.vae import (
@@ -42,8 +43,9 @@ def _start_inputs(label: str) -> tuple[gr.Radio, gr.Number, gr.File]:
     return kind, number, upload
 
 
-def build(ctx: LabContext) -> None:
-    """The VAE tab."""
+def build(ctx: LabContext, opening: FirstView | None = None) -> None:
+    """The VAE tab, opening on ``opening``'s face and random faces (computed at start-up)."""
+    opening = opening or FirstView()
     if not ctx.has_family("vae"):
         gr.Markdown(f"**{ctx.missing_family('vae')}**")
     own, _ = own_model_box(
@@ -62,7 +64,8 @@ def build(ctx: LabContext) -> None:
         sliders = []
         with gr.Row():
             with gr.Column(scale=1):
-                face = shown("Face", height=256, elem_id="vae-face")
+                face = shown("Face", height=300, elem_id="vae-face", value=opening.vae_face,
+                             elem_classes=["pixelated"])
                 start = _start_inputs("Start from")
                 start_button = gr.Button("Start", variant="primary")
             for first, last in ((0, limits.PRINCIPAL_DIRECTIONS),
@@ -98,7 +101,8 @@ def build(ctx: LabContext) -> None:
         with gr.Row():
             seed = seed_box()
             count = range_slider(limits.VAE_GRID, "Faces")
-        grid = shown("Decoded from N(0, I)", elem_id="vae-random-grid")
+        grid = shown("Decoded from N(0, I)", elem_id="vae-random-grid",
+                     value=opening.vae_random, elem_classes=["pixelated"])
         gr.Button("Generate", variant="primary").click(
             bind(random_faces, ctx), [seed, count, own], grid, api_name="vae_random",
             **INTERACTIVE)
@@ -111,4 +115,6 @@ def build(ctx: LabContext) -> None:
             bind(interpolate, ctx), [*first, *second, frames], strip,
             api_name="vae_interpolate", **INTERACTIVE)
     with gr.Tab("t-SNE of latent means"):
+        # Opens empty: the t-SNE tab shows this default view (600 kB of thumbnails in every
+        # page's config, sent once), and its Draw button answers from the same shipped points.
         build_panel(ctx, (VAE_SPACE,), prefix="vae_tsne")
