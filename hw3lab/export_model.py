@@ -20,10 +20,12 @@ See docs/own-models.md for a walk-through.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import inspect
 import io
 import json
+import logging
 import sys
 import time
 import warnings
@@ -249,8 +251,15 @@ def wrap(family: str, built: Any, convention: Convention,
 def export_program(name: str, wrapper: nn.Module, sample: torch.Tensor) -> Any:
     """``torch.export`` with a dynamic batch, lowered to ATen core operators."""
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    # torch's own warnings repeat the error's text with a graph dump: the message says it all
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.startswith("torch")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
-        with torch.no_grad(), warnings.catch_warnings():
+        with torch.no_grad(), warnings.catch_warnings(), \
+                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", "The tensor attribute")  # DigitExport.captured
             program = torch.export.export(wrapper, (sample,), dynamic_shapes=({0: batch},),
                                           strict=False)
@@ -263,6 +272,9 @@ def export_program(name: str, wrapper: nn.Module, sample: torch.Tensor) -> Any:
                 "Python branches on tensor values or prints of tensors")
         raise ExportError(f"torch.export cannot capture the {name}: {type(error).__name__}: "
                           f"{text[:300]} ({hint})") from None
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
     program.example_inputs = None  # never written: sample inputs would be a pickle
     return program
 
@@ -375,6 +387,18 @@ def literal_arguments(texts: list[str]) -> tuple[Any, ...]:
     return tuple(values)
 
 
+def joined_values(argv: list[str]) -> list[str]:
+    """``--scale -1,1`` as ``--scale=-1,1``: argparse takes a value that starts with '-' and
+    is not a plain number for an option."""
+    joined: list[str] = []
+    for item in argv:
+        if joined and joined[-1] in ("--scale", "--normalize") and item.startswith("-"):
+            joined[-1] = f"{joined[-1]}={item}"
+        else:
+            joined.append(item)
+    return joined
+
+
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     tasks = [task_name(s, t) for s, t in TASKS]
@@ -403,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="constant arguments after the image (a DANN's forward(x, alpha): "
                         "--forward-args 0)")
     parser.add_argument("--out", required=True, help="the .pt2 file to write")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(joined_values(sys.argv[1:] if argv is None else argv))
     if args.family == "digits" and args.task is None:
         parser.error("a digit model needs --task, one of " + ", ".join(tasks))
     if not args.out.endswith(SUFFIX):
