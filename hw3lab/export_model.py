@@ -258,8 +258,9 @@ def export_program(name: str, wrapper: nn.Module, sample: torch.Tensor) -> Any:
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        with torch.no_grad(), warnings.catch_warnings(), \
-                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        quiet = io.StringIO()  # torch prints the graph it could not capture: the message says it
+        with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(quiet), \
+                contextlib.redirect_stderr(quiet):
             warnings.filterwarnings("ignore", "The tensor attribute")  # DigitExport.captured
             program = torch.export.export(wrapper, (sample,), dynamic_shapes=({0: batch},),
                                           strict=False)
