@@ -205,24 +205,26 @@ def _numbers(value: Any, least: int, most: int) -> tuple[float, ...] | None:
 
 # -- symbolic sizes ---------------------------------------------------------------------------
 
-def parse_size(text: str) -> Callable[[dict[str, int]], int]:
+def parse_size(text: str, where: str = "a graph") -> Callable[[dict[str, int]], int]:
     """A symbolic size as written by torch.export (``Symbol('s77', positive=True,
     integer=True)``, ``Mul(Integer(2), Symbol(...))``, ...) -> a function of the symbols'
     values. Only Symbol, Integer, Add, Mul and FloorDiv are understood; the text is parsed, never
     evaluated."""
     if not isinstance(text, str) or len(text) > 2000:
-        raise ExportedModelError("a symbolic size is not text of a reasonable length")
+        raise ExportedModelError(f"{where}: a symbolic size is not text of a reasonable length")
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
-        raise ExportedModelError(f"the symbolic size {text[:60]!r} cannot be read") from None
-    return _size_function(tree, text)
+        raise ExportedModelError(f"{where}: the symbolic size {text[:60]!r} cannot be "
+                                 "read") from None
+    return _size_function(tree, text, where)
 
 
-def _size_function(node: ast.AST, text: str) -> Callable[[dict[str, int]], int]:
+def _size_function(node: ast.AST, text: str, where: str) -> Callable[[dict[str, int]], int]:
     def fail() -> ExportedModelError:
-        return ExportedModelError(f"the symbolic size {text[:60]!r} uses more than symbols, "
-                                  "integers, +, * and //")
+        return ExportedModelError(f"{where}: the symbolic size {text[:60]!r} uses more than "
+                                  "symbols, integers, +, * and //; refused without evaluating "
+                                  "it")
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
         raise fail()
     kind, args = node.func.id, node.args
@@ -245,7 +247,7 @@ def _size_function(node: ast.AST, text: str) -> Callable[[dict[str, int]], int]:
         if not isinstance(number, int) or abs(number) > 2**62:
             raise fail()
         return lambda values: number
-    parts = [_size_function(a, text) for a in args]
+    parts = [_size_function(a, text, where) for a in args]
     if kind == "Add" and parts:
         return lambda values: sum(p(values) for p in parts)
     if kind == "Mul" and parts:
@@ -745,7 +747,7 @@ def _build_program(data: dict[str, Any], tensors: dict[str, torch.Tensor], sourc
             else:
                 text = size["as_expr"]["expr_str"]
                 symbols |= symbols_in(text)
-                sizes.append(parse_size(text))
+                sizes.append(parse_size(text, source))
         tensor_sizes[_name(name, source)] = (sizes, dtype)
     for meta in graph["sym_int_values"].values():
         if "as_expr" in meta:
