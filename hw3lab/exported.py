@@ -96,10 +96,11 @@ class ExportedModelError(CheckpointError):
 class Convention:
     """How the lab gives images (and latents) to an exported model and reads its outputs.
 
-    Images are pixels in 0..255 made ``channels`` ('rgb' or 'gray', by the luma weights 0.299,
-    0.587, 0.114), resized to ``size`` if it is not the lab's, then either mapped linearly to
-    ``scale`` (lo, hi) or, with ``mean`` and ``std``, to (x / 255 - mean) / std per channel, as
-    torchvision's Normalize does. A generator's or decoder's images are read in ``scale``."""
+    Images are pixels in 0..255 made ``channels`` ('rgb', or 'gray' exactly as PIL's
+    ``convert('L')`` and torchvision's ``Grayscale`` of a PIL image make it), resized to
+    ``size`` if it is not the lab's, then either mapped linearly to ``scale`` (lo, hi) or,
+    with ``mean`` and ``std``, to (x / 255 - mean) / std per channel, as torchvision's
+    Normalize does. A generator's or decoder's images are read in ``scale``."""
 
     family: str
     task: str | None = None
@@ -166,12 +167,11 @@ class Convention:
 
     def images_to_model(self, pixels: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) uint8 (C 1 or 3) -> the model's float input."""
+        if pixels.shape[1] == 3 and self.channels == "gray":
+            pixels = pil_grey(pixels)
         x = pixels.float().div_(255)
         if x.shape[1] == 1 and self.channels == "rgb":
             x = x.expand(-1, 3, -1, -1)
-        elif x.shape[1] == 3 and self.channels == "gray":
-            weights = torch.tensor((0.299, 0.587, 0.114), device=x.device).view(1, 3, 1, 1)
-            x = (x * weights).sum(dim=1, keepdim=True)
         if x.shape[-1] != self.size or x.shape[-2] != self.size:
             x = torch.nn.functional.interpolate(x, size=(self.size, self.size),
                                                 mode="bilinear", antialias=True,
@@ -192,6 +192,14 @@ class Convention:
         """A generator's or decoder's images in ``scale`` -> the lab's [-1, 1]."""
         low, high = self.scale
         return (images.float() - low) * (2.0 / (high - low)) - 1.0
+
+
+def pil_grey(pixels: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) uint8 -> (N, 1, H, W) uint8 by PIL's ``convert('L')``, to the bit:
+    (R * 19595 + G * 38470 + B * 7471 + 32768) >> 16."""
+    weights = torch.tensor((19595, 38470, 7471), dtype=torch.int32, device=pixels.device)
+    total = (pixels.to(torch.int32) * weights.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    return ((total + 32768) >> 16).to(torch.uint8)
 
 
 def _numbers(value: Any, least: int, most: int) -> tuple[float, ...] | None:

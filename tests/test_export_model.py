@@ -25,7 +25,6 @@ from tests.test_cli_errors import one_error_line, refused
 
 BUILD = Path(exported_builds.__file__)
 TASK = "usps-mnistm"
-LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 def build(function: str) -> str:
@@ -85,8 +84,9 @@ def their_probabilities(function: str, images: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         if function == "dann":
             out = module(x, 0.0)[0]
-        else:  # grey by luma, Normalize(0.5, 0.5)
-            out = module(((x * LUMA).sum(1, keepdim=True) - 0.5) / 0.5)
+        else:  # grey as their loader makes it (PIL's convert('L')), Normalize(0.5, 0.5)
+            grey = np.stack([np.asarray(Image.fromarray(i).convert("L")) for i in images])
+            out = module((torch.from_numpy(grey)[:, None].float() / 255 - 0.5) / 0.5)
     return out.softmax(1).numpy()
 
 
