@@ -925,9 +925,9 @@ def check_on_meta(program: Program, shape: tuple[int, ...], batch: int) -> list[
                                  f"{' '.join(str(error).split())[:160]})") from None
     work = (counter.get_total_flops() + checker.elements) / batch
     if work > limits.MAX_EXPORTED_WORK_PER_IMAGE:
-        raise ExportedModelError(f"{program.source}: it needs {work / 1e9:.1f} GFLOP an input, "
+        raise ExportedModelError(f"{program.source}: it needs {work / 1e9:.2f} GFLOP an input, "
                                  f"over the lab's limit of "
-                                 f"{limits.MAX_EXPORTED_WORK_PER_IMAGE / 1e9:.0f}; nothing was "
+                                 f"{limits.MAX_EXPORTED_WORK_PER_IMAGE / 1e9:g}; nothing was "
                                  "run")
     return [tuple(o.shape) for o in outputs]
 

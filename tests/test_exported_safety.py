@@ -308,3 +308,12 @@ def test_the_lab_refuses_each_bad_upload_and_keeps_serving(lab: LabContext, good
     token, _ = upload(lab, "usps->mnistm", [str(good)])  # still serving, the good file works
     images = np.random.default_rng(0).integers(0, 256, (2, 28, 28, 3), dtype=np.uint8)
     assert digits.predict_all(lab, "usps", "mnistm", images, token)[OWN_TITLE].shape == (2, 10)
+
+
+def test_a_model_over_the_work_limit_is_refused_before_running(
+        good: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound on every call's time: FLOPs and elements an input, counted on meta tensors."""
+    read_exported(good)  # within the lab's limit
+    monkeypatch.setattr(limits, "MAX_EXPORTED_WORK_PER_IMAGE", 1e5)
+    with pytest.raises(ExportedModelError, match="GFLOP an input, over the lab's limit"):
+        read_exported(good)
