@@ -370,7 +370,10 @@ class ModelStore:
         """(N, 128) latents -> (N, 64, 64, 3) uint8 faces (by ``vae`` if given)."""
         _, decoder = self._fast_vae() if vae is None else vae.pair("vae")
         z = torch.as_tensor(np.asarray(latents, dtype=np.float32), device=self.device)
-        return faces_to_uint8(decoder(z.view(-1, getattr(decoder, "latent_dim", LATENT_DIM))))
+        size = getattr(decoder, "latent_dim", LATENT_DIM)
+        if z.shape[-1] != size:
+            raise CheckpointError(f"this VAE's latents have {size} numbers, not {z.shape[-1]}")
+        return faces_to_uint8(decoder(z.view(-1, size)))
 
     @torch.inference_mode()
     def generate_faces(self, seeds: list[int], gan: FaceModel | None = None) -> np.ndarray:
