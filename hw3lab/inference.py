@@ -379,9 +379,13 @@ class ModelStore:
     def generate_faces(self, seeds: list[int], gan: FaceModel | None = None) -> np.ndarray:
         """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face (by
         ``gan`` if given, else the checkpoint's); any noise size, by :func:`gan_noise`'s rule."""
-        generator, _ = self._fast_gan() if gan is None else gan.pair("gan")
-        noise = gan_noise(seeds, getattr(generator, "latent_dim", NOISE_DIM))
+        noise = gan_noise(seeds, self.noise_size(gan))
         return self.generate_faces_from_noise(noise.numpy(), gan)
+
+    def noise_size(self, gan: FaceModel | None = None) -> int:
+        """The GAN's noise size Z (128 for the lab's own; an exported one's may differ)."""
+        generator, _ = self._fast_gan() if gan is None else gan.pair("gan")
+        return int(getattr(generator, "latent_dim", NOISE_DIM))
 
     @torch.inference_mode()
     def generate_faces_from_noise(self, noise: np.ndarray,

@@ -153,6 +153,8 @@ def test_lab_shows_an_imported_gan_without_a_realness_score(checkpoints: Path) -
     ctx = LabContext(checkpoints, checkpoints / "no-data")
     path = gan.face(ctx, 3)
     assert Path(path).is_file()
+    strip, gif = gan.interpolate(ctx, 3, 4, 3)  # between two seeds' noise of 100 numbers
+    assert strip.ndim == 3 and Path(gif).is_file()
 
 
 def test_vae_reconstructs_as_the_classmates_code(checkpoints: Path) -> None:

@@ -97,7 +97,7 @@ def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple
     seed_b = limits.SEED.check_int(seed_b, "the second seed")
     frames = limits.INTERPOLATION_FRAMES.check_int(frames, "the number of frames")
     ctx.require_family("gan")
-    noise = gan_noise([seed_a, seed_b]).numpy()
+    noise = gan_noise([seed_a, seed_b], ctx.store.noise_size()).numpy()
     steps = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
     faces = ctx.store.generate_faces_from_noise((1 - steps) * noise[0] + steps * noise[1])
     scores = ctx.store.realness(faces)
