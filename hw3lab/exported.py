@@ -324,6 +324,12 @@ def read_exported(path: str | Path, max_bytes: int = limits.MAX_MODEL_FILE_BYTES
     try:
         with zipfile.ZipFile(path) as archive:
             return _read(archive, name, torch.device(device))
+    except ExportedModelError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError, RecursionError) as error:
+        raise ExportedModelError(f"{name} is malformed ({type(error).__name__}: "
+                                 f"{' '.join(str(error).split())[:100]}); export it again with "
+                                 "python -m hw3lab.export_model") from None
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, NotImplementedError) as error:
         raise ExportedModelError(f"{name} is not a complete .pt2 archive (a zip file): "
                                  f"{' '.join(str(error).split())[:120]}; export it again with "

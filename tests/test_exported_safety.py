@@ -317,3 +317,17 @@ def test_a_model_over_the_work_limit_is_refused_before_running(
     monkeypatch.setattr(limits, "MAX_EXPORTED_WORK_PER_IMAGE", 1e5)
     with pytest.raises(ExportedModelError, match="GFLOP an input, over the lab's limit"):
         read_exported(good)
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda m: m["graph_module"]["graph"].update(nodes=[{"target": 1}]),
+    lambda m: m["graph_module"]["signature"].update(input_specs=[{"a": 1, "b": 2}]),
+    lambda m: m["graph_module"]["graph"]["nodes"][0].update(inputs=[{"arg": {}}]),
+    lambda m: m["graph_module"].pop("graph"),
+    lambda m: m["graph_module"]["graph"]["tensor_values"].update(x={"dtype": 99}),
+])
+def test_a_malformed_graph_is_one_message(mangle: Callable[[dict], None], good: Path,
+                                          tmp_path: Path) -> None:
+    bad = craft(good, tmp_path / "bad.pt2", lambda files: edit_json(files, GRAPH, mangle))
+    with pytest.raises(ExportedModelError):
+        read_exported(bad)
