@@ -69,6 +69,10 @@ SYMBOLIC_OPS: dict[str, Callable[[int, int], int]] = {
 # aten ops that read sizes (symbolic ints, not tensors); core, but listed here for clarity.
 SIZE_OPS = {"sym_size.int", "sym_numel.default", "sym_stride.int",
             "sym_storage_offset.default"}
+# Operators whose results hold whatever memory held before: a crafted graph could return the
+# server's leftover memory to its uploader.
+UNINITIALISED = ("empty", "new_empty", "_empty", "empty_strided", "empty_like",
+                 "new_empty_strided", "empty_permuted")
 REFUSED_TAGS = (torch.Tag.dynamic_output_shape, torch.Tag.data_dependent_output,
                 torch.Tag.nondeterministic_seeded, torch.Tag.inplace_view)
 DTYPES = {1: torch.uint8, 2: torch.int8, 3: torch.int16, 4: torch.int32, 5: torch.int64,
@@ -288,6 +292,8 @@ def allowed_operator(target: str) -> torch._ops.OpOverload | None:
     lab runs it, else None. The name is checked against the registry before it is looked up."""
     match = TARGET.fullmatch(target)
     if match is None or f"{match[1]}.{match[2]}" not in _aten_names():
+        return None
+    if match[1] in UNINITIALISED or match[1].startswith("_empty"):
         return None
     op = getattr(getattr(torch.ops.aten, match[1]), match[2])
     schema = op._schema
