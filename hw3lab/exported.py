@@ -614,7 +614,8 @@ class Program:
             if padded != len(part):
                 part = torch.cat([part, part[-1:].expand(padded - len(part),
                                                          *part.shape[1:])])
-            outputs = self.run_exact(part.contiguous())
+            # a copy of its own: as_strided reaches anywhere in its input's storage
+            outputs = self.run_exact(part.clone(memory_format=torch.contiguous_format))
             pieces.append([o[:len(x[start:start + self.chunk])] for o in outputs])
         if not pieces:
             raise ExportedModelError("no inputs to run the model on")
