@@ -8,7 +8,8 @@ Run from the repository root::
 It exports two models with :func:`hw3lab.export_model.export_model` (timed): ``same``, the
 shipped usps->mnistm DANN's weights in a class written differently (``forward(x, alpha)``
 returning (class, domain), grey input, Normalize(0.5, 0.5)), so that the two compute the same
-function; and ``homework``, a public homework's DANN layout (5x5 convolutions of 64 and 50
+function but for the grey conversion (the lab's float luma for its own models, PIL's integer
+``convert('L')`` for an exported one: the labels of a few random digits differ); and ``homework``, a public homework's DANN layout (5x5 convolutions of 64 and 50
 channels, 100-unit heads) with random weights. Both are imported with ``hw3lab.import_pth``
 into a temporary checkpoint folder beside a copy of the shipped DANN. Then, interleaved in one
 process on one thread, it measures the process CPU time (user + system) of what a prediction
