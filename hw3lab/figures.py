@@ -28,7 +28,12 @@ from hw3lab.checkpoints import CheckpointError, atomic_path  # noqa: E402
 from hw3lab.data import FACE_ATTRIBUTES, DataLayoutError, load_digits, load_faces  # noqa: E402
 from hw3lab.data.layout import resolve_data_root  # noqa: E402
 from hw3lab.errors import UserInputError  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore, gan_noise  # noqa: E402
+from hw3lab.inference import (  # noqa: E402
+    DEFAULT_CHECKPOINTS,
+    ModelStore,
+    digit_methods,
+    gan_noise,
+)
 from hw3lab.methods import METHODS, TASKS, task_name, title  # noqa: E402
 from hw3lab.metrics import per_image_mse  # noqa: E402
 from hw3lab.models.vae import LATENT_DIM  # noqa: E402
@@ -60,7 +65,8 @@ def face_grid(images: np.ndarray, title: str) -> plt.Figure:
 
 
 def vae_random(store: ModelStore, out: Path, seed: int) -> Path:
-    latents = torch.randn(GRID[0] * GRID[1], LATENT_DIM,
+    decoder = store.vae()[1]  # an exported one may have another latent size
+    latents = torch.randn(GRID[0] * GRID[1], getattr(decoder, "latent_dim", LATENT_DIM),
                           generator=torch.Generator().manual_seed(seed)).numpy()
     return save_figure(face_grid(store.decode_latents(latents), f"VAE: 32 random faces "
                                  f"(seed {seed})"), out / "vae_random.png")
@@ -177,7 +183,9 @@ def make_figures(out: str | os.PathLike, checkpoints: str | os.PathLike = DEFAUL
     attempt("GAN attribute strips", lambda: gan_attribute_strips(
         store, load_directions(Path(checkpoints) / DIRECTIONS_FILE), out, seed))
     for source, target in TASKS:
-        for method in METHODS:
+        # the registered methods, then any other in the folder (a student's own, imported)
+        for method in dict.fromkeys([*METHODS, *digit_methods(Path(checkpoints), source,
+                                                              target)]):
             attempt(f"{method} t-SNE {source}->{target}",
                     lambda s=source, t=target, m=method: digit_tsne(store, s, t, m, root, out,
                                                                     digit_count, seed))

@@ -7,6 +7,11 @@ not by the files' names or order: separate state_dicts of each part; one dict ho
 (``{"extractor": ..., "predictor": ...}``, also beside an optimizer's state or an epoch count);
 DataParallel's ``module.`` prefixes; ADDA's ``classify`` head. A domain classifier or
 discriminator of DANN or ADDA (two outputs) is recognised and left out: the lab only classifies.
+
+A model of any other architecture comes as one ``.pt2`` file written by
+``python -m hw3lab.export_model``: it is checked as the lab checks an upload
+(:mod:`hw3lab.exported`, never ``torch.export.load``) and copied into the folder where the
+checkpoint's weights would be, with the ``.pt2`` suffix, beside its JSON.
 """
 
 from __future__ import annotations
@@ -24,15 +29,19 @@ from torch import nn
 from hw3lab import cli, limits
 from hw3lab.checkpoints import (
     CheckpointError,
+    atomic_path,
     load_state_strictly,
+    metadata_path,
     read_pth,
     record_in_manifest,
     run_provenance,
     save_checkpoint,
+    write_json,
 )
 from hw3lab.errors import few
+from hw3lab.exported import Archive, read_exported
 from hw3lab.inference import check_method_name
-from hw3lab.methods import TASKS, digit_checkpoint, digit_key, task_name
+from hw3lab.methods import EXPORTED_SUFFIX, TASKS, digit_checkpoint, digit_key, task_name
 from hw3lab.models import Decoder, Discriminator, Encoder, Extractor, Generator, Predictor
 from hw3lab.models.digits import NUM_CLASSES
 
@@ -232,12 +241,73 @@ def save_own_model(model: OwnModel, out: str | os.PathLike, name: str,
     return path
 
 
+def is_exported(paths: list[str | os.PathLike]) -> bool:
+    """Whether the files given are an exported model (``.pt2``), not ``.pth`` state_dicts."""
+    return any(str(p).lower().endswith(EXPORTED_SUFFIX) for p in paths)
+
+
+def read_exported_file(paths: list[str | os.PathLike], family: str,
+                       max_bytes: int = limits.MAX_MODEL_FILE_BYTES,
+                       device: torch.device | str = "cpu") -> Archive:
+    """The one exported file given, checked, of ``family``."""
+    if len(paths) != 1:
+        raise CheckpointError(f"an exported model is one {EXPORTED_SUFFIX} file; got "
+                              f"{few([Path(p).name for p in paths])}")
+    archive = read_exported(paths[0], max_bytes, device)
+    if archive.convention.family != family:
+        other = archive.convention.family
+        raise CheckpointError(f"{archive.source} holds a {other} model, not a {family} model: "
+                              f"give --family {other} (or upload it in the "
+                              f"{other.upper() if other != 'digits' else 'digits'} tab)")
+    return archive
+
+
+def save_exported(archive: Archive, file: str | os.PathLike, out: str | os.PathLike,
+                  name: str, task: tuple[str, str] | None, overwrite: bool = False) -> Path:
+    """Copy a checked exported model into the checkpoint folder ``out`` with its JSON and
+    manifest entry: a digit model as method ``name`` of ``task``, a face model as the
+    family's checkpoint (in place of ``vae.safetensors`` or ``gan.safetensors``)."""
+    out = Path(out)
+    convention = archive.convention
+    metadata: dict[str, Any] = {**run_provenance(), "family": convention.family, "name": name,
+                                "imported_from": [Path(file).name], "exported": True,
+                                "convention": convention.to_json()}
+    if convention.family == "digits":
+        if task is None:
+            raise CheckpointError("a digit model needs --task (the task it was trained for)")
+        source, target = task
+        if convention.task != "-".join(task):
+            raise CheckpointError(f"{archive.source} was exported for {convention.task}, not "
+                                  f"{'-'.join(task)}: give --task {convention.task} (or export "
+                                  "it again)")
+        weights = digit_checkpoint(out, source, target, check_method_name(name))
+        entry = digit_key(source, target, name)
+        metadata.update(method=name, source=source, target=target,
+                        grey=convention.channels == "gray")
+    else:
+        weights = out / f"{convention.family}.safetensors"
+        entry = convention.family
+    path = weights.with_suffix(EXPORTED_SUFFIX)
+    for existing in (weights, path):
+        if existing.exists() and not overwrite:
+            raise CheckpointError(f"{existing} exists: choose another --name or --out, or "
+                                  "give --force")
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(Path(file).read_bytes())
+    if weights.exists():  # --force: the exported model replaces the .pth-imported one
+        weights.unlink()
+    write_json(metadata_path(path), {**metadata, "weights": path.name})
+    record_in_manifest(out, entry, path)
+    return path
+
+
 @cli.command
 def main(argv: list[str] | None = None) -> int:
     tasks = [task_name(s, t) for s, t in TASKS]
     parser = cli.ArgumentParser(description="Make a lab checkpoint of your own homework weights "
                                 "(.pth state_dicts, read without unpickling code).")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="your .pth files, any order")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="your .pth files, any order, "
+                        "or one .pt2 file written by python -m hw3lab.export_model")
     parser.add_argument("--family", default="digits", choices=FAMILIES)
     parser.add_argument("--task", choices=tasks, help="the digit task (source-target)")
     parser.add_argument("--name", default="mine",
@@ -250,8 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.family == "digits" and args.task is None:
         parser.error("a digit model needs --task, one of " + ", ".join(tasks))
-    model = load_own_model(args.family, read_files(args.files))
     task = tuple(args.task.split("-")) if args.task else None
+    if is_exported(args.files):
+        archive = read_exported_file(args.files, args.family)
+        path = save_exported(archive, args.files[0], args.out, args.name,
+                             task if args.family == "digits" else None, args.force)
+        print(f"wrote {path} (an exported {args.family} model, checked) and its manifest entry")
+        return 0
+    model = load_own_model(args.family, read_files(args.files))
     path = save_own_model(model, args.out, args.name, task, grey=not args.colour,
                           overwrite=args.force)
     print(f"wrote {path} ({', '.join(model.modules)}) and its manifest entry")

@@ -29,6 +29,7 @@ from hw3lab.checkpoints import (
 )
 from hw3lab.data.transforms import digits_for_model, faces_for_model, faces_to_uint8, to_tensor
 from hw3lab.errors import few
+from hw3lab.exported import Archive, ExportedModelError, lab_latent, read_exported
 from hw3lab.fast_inference import (
     FastClassifier,
     FastDiscriminator,
@@ -37,7 +38,8 @@ from hw3lab.fast_inference import (
     fast_extractor,
     fast_generator,
 )
-from hw3lab.methods import METHODS, TASKS, digit_checkpoint, task_name
+from hw3lab.limits import MAX_MODEL_FILE_BYTES
+from hw3lab.methods import EXPORTED_SUFFIX, METHODS, TASKS, digit_checkpoint, task_name
 from hw3lab.metrics import accuracy
 from hw3lab.models import (
     AttributeNet,
@@ -69,8 +71,10 @@ def digit_methods(directory: Path, source: str, target: str) -> list[str]:
     """The methods with a checkpoint for the task in ``directory``: the registered ones in
     their order, then any other (a student's own) by name."""
     pattern = digit_checkpoint(directory, source, target, "*")
-    prefix, suffix = pattern.name.split("*")
-    found = {p.name[len(prefix):-len(suffix)] for p in pattern.parent.glob(pattern.name)}
+    found = set()
+    for name in (pattern.name, pattern.with_suffix(EXPORTED_SUFFIX).name):  # .pth or exported
+        prefix, suffix = name.split("*")
+        found |= {p.name[len(prefix):-len(suffix)] for p in pattern.parent.glob(name)}
     return [m for m in METHODS if m in found] + sorted(found.difference(METHODS))
 
 
@@ -97,6 +101,66 @@ class DigitModel:
     def probabilities(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, 28, 28) uint8 -> (N, 10) class probabilities."""
         return self.fast_head(self.features(images)).exp()
+
+
+class ExportedDigitModel(DigitModel):
+    """A classmate's exported digit model (:mod:`hw3lab.exported`), any architecture, with
+    :class:`DigitModel`'s interface: images converted by the file's own convention; its
+    features are the ``--features`` output given at export, else the logits."""
+
+    def __init__(self, archive: Archive, metadata: dict[str, Any]) -> None:
+        super().__init__(None, None, archive.convention.channels == "gray",  # type: ignore[arg-type]
+                         metadata, None, None)  # type: ignore[arg-type]
+        self.archive = archive
+
+    def _outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        convention = self.archive.convention
+        return self.archive.programs["model"](convention.images_to_model(images))
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        outputs = self._outputs(images)
+        return outputs[1 if len(outputs) > 1 and self.archive.convention.features else 0].float()
+
+    def probabilities(self, images: torch.Tensor) -> torch.Tensor:
+        """Softmax of the first output (logits or log-probabilities give the same)."""
+        return self._outputs(images)[0].float().softmax(dim=1)
+
+
+class ExportedGenerator:
+    """An exported generator: (N, Z) noise -> (N, 3, 64, 64) in the lab's [-1, 1]."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.latent_dim = lab_latent(archive)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        images = self.archive.programs["generator"](z.float())[0]
+        return self.archive.convention.model_to_lab_range(images)
+
+
+class ExportedEncoder:
+    """An exported VAE encoder: faces in [-1, 1] -> (means, log-variances; zeros without)."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        convention = self.archive.convention
+        outputs = self.archive.programs["encoder"](convention.lab_range_to_model(images))
+        mean = outputs[0].float()
+        return mean, outputs[1].float() if len(outputs) > 1 else torch.zeros_like(mean)
+
+
+class ExportedDecoder:
+    """An exported VAE decoder: (N, Z) latents -> faces in [-1, 1]."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        self.latent_dim = lab_latent(archive)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        images = self.archive.programs["decoder"](z.float())[0]
+        return self.archive.convention.model_to_lab_range(images)
 
 
 @dataclass(frozen=True)
@@ -157,6 +221,10 @@ class ModelStore:
     def vae(self) -> tuple[Encoder, Decoder, dict[str, Any]]:
         def build():  # noqa: ANN202
             path = self.directory / "vae.safetensors"
+            if not path.is_file() and path.with_suffix(EXPORTED_SUFFIX).is_file():
+                archive = self.exported_archive(path.with_suffix(EXPORTED_SUFFIX), "vae")
+                return (ExportedEncoder(archive), ExportedDecoder(archive),
+                        read_metadata(path))
             width = _width(path)
             encoder, decoder = Encoder(width), Decoder(width)
             return encoder, decoder, self._load(path, {"encoder": encoder, "decoder": decoder})
@@ -165,6 +233,10 @@ class ModelStore:
     def gan(self) -> tuple[Generator, Discriminator, dict[str, Any]]:
         def build():  # noqa: ANN202
             path = self.directory / "gan.safetensors"
+            if not path.is_file() and path.with_suffix(EXPORTED_SUFFIX).is_file():
+                # a classmate's exported generator, shown without a discriminator's score
+                archive = self.exported_archive(path.with_suffix(EXPORTED_SUFFIX), "gan")
+                return ExportedGenerator(archive), None, read_metadata(path)
             width = _width(path)
             generator, discriminator = Generator(width), Discriminator(width)
             metadata = self._load(path, {"generator": generator, "discriminator": discriminator})
@@ -185,6 +257,14 @@ class ModelStore:
 
         def build() -> DigitModel:
             path = digit_checkpoint(self.directory, source, target, method)
+            exported = path.with_suffix(EXPORTED_SUFFIX)
+            if not path.is_file() and exported.is_file():
+                archive = self.exported_archive(exported, "digits")
+                if archive.convention.task != task_name(source, target):
+                    raise ExportedModelError(f"{exported} holds a model for "
+                                             f"{archive.convention.task}, not "
+                                             f"{task_name(source, target)}")
+                return ExportedDigitModel(archive, read_metadata(exported))
             if not path.is_file():
                 methods = digit_methods(self.directory, source, target)
                 how = (f"; train it with {METHODS[method].trains} --source {source} --target "
@@ -211,6 +291,26 @@ class ModelStore:
                           fast_extractor(extractor).to(self.device),
                           FastClassifier(predictor).to(self.device))
 
+    def exported_archive(self, path: Path, family: str) -> Archive:
+        """An exported model file of ``family``, read and checked safely (every time: a
+        checkpoint folder is not trusted more than an upload) onto this store's device."""
+        archive = read_exported(path, MAX_MODEL_FILE_BYTES, self.device)
+        if archive.convention.family != family:
+            raise ExportedModelError(f"{path.name} holds a {archive.convention.family} model, "
+                                     f"not a {family} model")
+        return archive
+
+    def exported_model(self, archive: Archive, metadata: dict[str, Any]
+                       ) -> ExportedDigitModel | FaceModel:
+        """A checked exported archive (a classmate's upload) as a digit or face model."""
+        family = archive.convention.family
+        if family == "digits":
+            return ExportedDigitModel(archive, metadata)
+        if family == "gan":
+            return FaceModel("gan", ExportedGenerator(archive), None)  # type: ignore[arg-type]
+        return FaceModel("vae", ExportedEncoder(archive),  # type: ignore[arg-type]
+                         ExportedDecoder(archive))  # type: ignore[arg-type]
+
     def face_model(self, family: str, modules: dict[str, torch.nn.Module]) -> FaceModel:
         """A loaded VAE (encoder, decoder) or GAN (generator, discriminator), such as a
         student's uploaded one, as this store's fast inference modules; not cached."""
@@ -235,11 +335,15 @@ class ModelStore:
 
     def _fast_vae(self) -> tuple[FastEncoder, torch.nn.Module]:
         encoder, decoder, _ = self.vae()
+        if isinstance(decoder, ExportedDecoder):
+            return encoder, decoder
         return self._cached("fast_vae", lambda: (FastEncoder(encoder).to(self.device),
                                                  fast_decoder(decoder).to(self.device)))
 
     def _fast_gan(self) -> tuple[torch.nn.Module, FastDiscriminator]:
         generator, discriminator, _ = self.gan()
+        if isinstance(generator, ExportedGenerator):
+            return generator, discriminator
         return self._cached("fast_gan", lambda: (fast_generator(generator).to(self.device),
                                                  FastDiscriminator(discriminator).to(self.device)))
 
@@ -266,13 +370,22 @@ class ModelStore:
         """(N, 128) latents -> (N, 64, 64, 3) uint8 faces (by ``vae`` if given)."""
         _, decoder = self._fast_vae() if vae is None else vae.pair("vae")
         z = torch.as_tensor(np.asarray(latents, dtype=np.float32), device=self.device)
-        return faces_to_uint8(decoder(z.view(-1, LATENT_DIM)))
+        size = getattr(decoder, "latent_dim", LATENT_DIM)
+        if z.shape[-1] != size:
+            raise CheckpointError(f"this VAE's latents have {size} numbers, not {z.shape[-1]}")
+        return faces_to_uint8(decoder(z.view(-1, size)))
 
     @torch.inference_mode()
     def generate_faces(self, seeds: list[int], gan: FaceModel | None = None) -> np.ndarray:
         """One GAN face per seed, (N, 64, 64, 3) uint8; a seed always gives the same face (by
-        ``gan`` if given, else the checkpoint's)."""
-        return self.generate_faces_from_noise(gan_noise(seeds).numpy(), gan)
+        ``gan`` if given, else the checkpoint's); any noise size, by :func:`gan_noise`'s rule."""
+        noise = gan_noise(seeds, self.noise_size(gan))
+        return self.generate_faces_from_noise(noise.numpy(), gan)
+
+    def noise_size(self, gan: FaceModel | None = None) -> int:
+        """The GAN's noise size Z (128 for the lab's own; an exported one's may differ)."""
+        generator, _ = self._fast_gan() if gan is None else gan.pair("gan")
+        return int(getattr(generator, "latent_dim", NOISE_DIM))
 
     @torch.inference_mode()
     def generate_faces_from_noise(self, noise: np.ndarray,
@@ -280,7 +393,7 @@ class ModelStore:
         """(N, 128) noise -> (N, 64, 64, 3) uint8 faces (e.g. between two seeds' noise)."""
         generator, _ = self._fast_gan() if gan is None else gan.pair("gan")
         z = torch.as_tensor(np.asarray(noise, dtype=np.float32), device=self.device)
-        return faces_to_uint8(generator(z.view(-1, NOISE_DIM)))
+        return faces_to_uint8(generator(z.view(-1, getattr(generator, "latent_dim", NOISE_DIM))))
 
     @torch.inference_mode()
     def face_attributes(self, images: np.ndarray) -> np.ndarray:
@@ -301,8 +414,10 @@ class ModelStore:
     @torch.inference_mode()
     def realness(self, images: np.ndarray, gan: FaceModel | None = None) -> np.ndarray:
         """The discriminator's probability that each (N, 64, 64, 3) uint8 face is real (by
-        ``gan``'s if given)."""
+        ``gan``'s if given); NaN for a GAN without one (an exported generator)."""
         _, discriminator = self._fast_gan() if gan is None else gan.pair("gan")
+        if discriminator is None:
+            return np.full(len(images), np.nan, np.float32)
         return discriminator(faces_for_model(self._tensor(images))).cpu().numpy()
 
     @torch.inference_mode()
@@ -342,10 +457,11 @@ def test_accuracies(store: ModelStore, source: str, target: str, method: str,
     return metrics
 
 
-def gan_noise(seeds: list[int]) -> torch.Tensor:
-    """(N, 128) standard normal noise, one independent stream per seed (on the CPU, so a seed
-    gives the same face on every device)."""
-    return torch.stack([torch.randn(NOISE_DIM, generator=torch.Generator().manual_seed(int(s)))
+def gan_noise(seeds: list[int], dim: int = NOISE_DIM) -> torch.Tensor:
+    """(N, dim) standard normal noise, one independent stream per seed (on the CPU, so a seed
+    gives the same face on every device): the lab's seed rule, for any noise size Z,
+    ``z = torch.randn(Z, generator=torch.Generator().manual_seed(seed))``."""
+    return torch.stack([torch.randn(dim, generator=torch.Generator().manual_seed(int(s)))
                         for s in seeds])
 
 

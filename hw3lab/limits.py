@@ -33,6 +33,15 @@ MAX_MODEL_FILE_BYTES = 400 * 1024 * 1024
 MAX_MODEL_UPLOAD_BYTES = 16 * 1024 * 1024
 MAX_MODEL_UPLOAD_FILES = 4
 MAX_OWN_MODELS = 8
+# A classmate's exported model (.pt2, hw3lab.exported): what it may unpack to, the peak memory
+# of its intermediate tensors on the lab's largest batch (256 digits, 64 faces) from the graph's
+# own shape metadata, the largest tensor, and the work (FLOPs plus elements written) an input,
+# which bounds the time of every call: the shipped DANN does 0.03 GFLOP a digit, the shipped
+# GAN's generator 0.21 a face (FlopCounterMode), so 4 leaves a classmate's model 20x the room.
+MAX_EXPORTED_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_EXPORTED_PEAK_BYTES = 1024 * 1024 * 1024
+MAX_EXPORTED_TENSOR_ELEMENTS = 2**28
+MAX_EXPORTED_WORK_PER_IMAGE = 4e9
 
 
 @dataclass(frozen=True)

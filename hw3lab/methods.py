@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TASKS = (("usps", "mnistm"), ("mnistm", "svhn"), ("svhn", "usps"))
+# A classmate's exported model (hw3lab.export_model) lies where a checkpoint's weights would,
+# with this suffix instead of .safetensors, beside the same JSON.
+EXPORTED_SUFFIX = ".pt2"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,13 @@ def digit_key(source: str, target: str, method: str) -> str:
 def digit_checkpoint(directory: str | Path, source: str, target: str, method: str) -> Path:
     """A method's weights for a task in the checkpoint folder ``directory``."""
     return Path(directory) / f"{digit_key(source, target, method)}.safetensors"
+
+
+def checkpoint_exists(path: str | Path) -> bool:
+    """Whether the checkpoint ``path`` (``....safetensors``) is there, or an exported model in
+    its place."""
+    path = Path(path)
+    return path.is_file() or path.with_suffix(EXPORTED_SUFFIX).is_file()
 
 
 def predictor_file(source: str, target: str, method: str) -> str | None:

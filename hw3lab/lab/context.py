@@ -23,7 +23,14 @@ from hw3lab.errors import UserInputError
 from hw3lab.inference import DigitModel, FaceModel, ModelStore
 from hw3lab.lab.served_files import OutputFolder
 from hw3lab.lab.tsne_queue import TsneQueue
-from hw3lab.methods import METHODS, TASKS, digit_checkpoint, needs, task_name
+from hw3lab.methods import (
+    METHODS,
+    TASKS,
+    checkpoint_exists,
+    digit_checkpoint,
+    needs,
+    task_name,
+)
 
 TASK_NAMES = tuple(f"{s}->{t}" for s, t in TASKS)
 TRAIN_COMMANDS = {"vae": "python -m train.vae", "gan": "python -m train.gan"}
@@ -175,7 +182,7 @@ class LabContext:
     # -- availability, as short messages ---------------------------------------------------
 
     def has_family(self, family: str) -> bool:
-        return (self.checkpoints / f"{family}.safetensors").is_file()
+        return checkpoint_exists(self.checkpoints / f"{family}.safetensors")
 
     def missing_family(self, family: str) -> str:
         where = self.public_path(self.checkpoints)
@@ -190,7 +197,8 @@ class LabContext:
         """The method among those ``method`` loads (ADDA: source-only's too) whose checkpoint
         the folder lacks, if any."""
         return next((m for m in needs(method)
-                     if not digit_checkpoint(self.checkpoints, source, target, m).is_file()),
+                     if not checkpoint_exists(digit_checkpoint(self.checkpoints, source,
+                                                               target, m))),
                     None)
 
     def has_digits(self, source: str, target: str, method: str) -> bool:
@@ -209,7 +217,7 @@ class LabContext:
     def missing_digit_tasks(self) -> list[str]:
         """'task method' for every digit checkpoint the folder lacks."""
         return [f"{t} {m}" for t in TASK_NAMES for m in METHODS
-                if not digit_checkpoint(self.checkpoints, *parse_task(t), m).is_file()]
+                if not checkpoint_exists(digit_checkpoint(self.checkpoints, *parse_task(t), m))]
 
     # -- data --------------------------------------------------------------------------------
 

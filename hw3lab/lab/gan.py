@@ -43,8 +43,13 @@ def _scored_grid(ctx: LabContext, seeds: list[int], model: Any = None) -> np.nda
     """One model's faces of ``seeds``, each scored by its own discriminator."""
     faces = ctx.store.generate_faces(seeds, model)
     scores = ctx.store.realness(faces, model)
-    captions = [f"{s}: {p:.2f}" for s, p in zip(seeds, scores, strict=True)]
+    captions = [score_caption(s, p) for s, p in zip(seeds, scores, strict=True)]
     return tile(with_captions(faces, captions), min(GRID_COLUMNS, len(seeds)))
+
+
+def score_caption(seed: int, score: float) -> str:
+    """'seed: realness', or the seed alone for a GAN without a discriminator (exported)."""
+    return f"{seed}" if np.isnan(score) else f"{seed}: {score:.2f}"
 
 
 def face(ctx: LabContext, seed: Any, own: Any = None) -> str:
@@ -92,11 +97,12 @@ def interpolate(ctx: LabContext, seed_a: Any, seed_b: Any, frames: Any) -> tuple
     seed_b = limits.SEED.check_int(seed_b, "the second seed")
     frames = limits.INTERPOLATION_FRAMES.check_int(frames, "the number of frames")
     ctx.require_family("gan")
-    noise = gan_noise([seed_a, seed_b]).numpy()
+    noise = gan_noise([seed_a, seed_b], ctx.store.noise_size()).numpy()
     steps = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
     faces = ctx.store.generate_faces_from_noise((1 - steps) * noise[0] + steps * noise[1])
     scores = ctx.store.realness(faces)
-    strip = tile(with_captions(faces, [f"{p:.2f}" for p in scores]), frames)
+    strip = tile(with_captions(faces, ["" if np.isnan(p) else f"{p:.2f}" for p in scores]),
+                 frames)
     pictures = [Image.fromarray(enlarge(f, 4)) for f in faces]
     loop = pictures + pictures[-2:0:-1]  # there and back
     gif = io.BytesIO()
@@ -128,10 +134,12 @@ def judge(ctx: LabContext, upload: Any, own: Any = None) -> tuple[np.ndarray, st
     mine = own_faces(ctx, own, "gan")
     image = fit_face(read_image_file(upload))
     score = float(ctx.store.realness(image[None])[0])
-    verdict = f"The discriminator says **{score:.2f}** (1 = real, 0 = generated)."
+    verdict = (f"The discriminator says **{score:.2f}** (1 = real, 0 = generated)."
+               if not np.isnan(score) else "This GAN has no discriminator (an exported one).")
     if mine is not None:
-        verdict += (f" The discriminator of {OWN_TITLE} says "
-                    f"**{float(ctx.store.realness(image[None], mine)[0]):.2f}**.")
+        own_score = float(ctx.store.realness(image[None], mine)[0])
+        verdict += (f" The discriminator of {OWN_TITLE} says **{own_score:.2f}**."
+                    if not np.isnan(own_score) else f" {OWN_TITLE} has no discriminator.")
     return enlarge(image, 4), verdict
 
 

@@ -152,8 +152,12 @@ def random_faces(ctx: LabContext, seed: Any, count: Any, own: Any = None) -> np.
     shipped = tile(ctx.store.decode_latents(z), 8, scale=2)
     if mine is None:
         return shipped
+    # an exported VAE may have another latent size: its own draw of the same seed then
+    size = getattr(mine.second, "latent_dim", LATENT_DIM)
+    own_z = z if size == LATENT_DIM else \
+        np.random.default_rng(seed).standard_normal((count, size)).astype(np.float32)
     return titled_rows([("shipped VAE", shipped),
-                        (OWN_TITLE, tile(ctx.store.decode_latents(z, mine), 8, scale=2))])
+                        (OWN_TITLE, tile(ctx.store.decode_latents(own_z, mine), 8, scale=2))])
 
 
 def interpolate(ctx: LabContext, kind_a: Any, number_a: Any, upload_a: Any, kind_b: Any,

@@ -194,8 +194,8 @@ def own_model_box(ctx: LabContext, upload: Callable[..., Any], title: str, help_
     own = gr.State(None)
     with gr.Accordion(title, open=False):
         gr.Markdown(help_text)
-        files = gr.File(label=files_label, file_count="multiple", file_types=[".pth", ".pt"],
-                        elem_id=f"own-{key}-upload")
+        files = gr.File(label=files_label, file_count="multiple",
+                        file_types=[".pth", ".pt", ".pt2"], elem_id=f"own-{key}-upload")
         status = gr.Markdown(elem_id=f"own-{key}-status")
     uploaded = files.upload(bind(upload, ctx), [*inputs, files], [own, status],
                             api_visibility="private", **INTERACTIVE)

@@ -71,7 +71,9 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         "Your homework's `.pth` files for the chosen task, in any order: extractor "
         "and predictor state_dicts (or one dict holding both; DataParallel and "
         "ADDA layouts work). They are read without running any code, kept for "
-        "this session only, and shown as *your model* beside the shipped ones.",
+        "this session only, and shown as *your model* beside the shipped ones. "
+        "Another architecture: one `.pt2` from `python -m hw3lab.export_model` "
+        "(docs/own-models.md).",
         "Your .pth files", "digits", inputs=(task,))
     with gr.Row():
         with gr.Column():

@@ -52,7 +52,8 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         "16 MB). They are read without running any code and kept for this session "
         "only; the seed explorer and the grid then show the same seeds' faces by "
         "both models (each scored by its own discriminator), and *Judge a face* "
-        "both verdicts.",
+        "both verdicts. Another architecture: one `.pt2` from "
+        "`python -m hw3lab.export_model --family gan` (no discriminator, no score).",
         "Your GAN .pth files", "gan")
     with gr.Tab("Seed explorer"):
         with gr.Row():

@@ -56,7 +56,8 @@ def build(ctx: LabContext, opening: FirstView | None = None) -> None:
         "full-width one is for `python -m hw3lab.import_pth`). They are read "
         "without running any code and kept for this session only; *Random faces* "
         "then decodes the same latents with both models, *Reconstruction* the "
-        "same faces.",
+        "same faces. Another architecture: one `.pt2` from "
+        "`python -m hw3lab.export_model --family vae`.",
         "Your VAE .pth files", "vae")
     with gr.Tab("Latent sliders"):
         base = gr.State(None)
