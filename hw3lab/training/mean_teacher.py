@@ -64,13 +64,14 @@ def textured(images: torch.Tensor, generator: torch.Generator, share: float,
              cells: tuple[int, int] = (2, 8)) -> torch.Tensor:
     """A (N, C, H, W) uint8 batch where a random ``share`` of the images is blended, as
     MNIST-M was made from MNIST (Ganin & Lempitsky, 2015), with a random texture T:
-    x' = |x - T|, in [0, 1] per channel. T is uniform noise on a coarse grid of g x g cells
-    (g drawn from ``cells`` per image) upsampled bilinearly to H x W, so it has the smooth
-    blotches of a photograph patch rather than pixel noise; it is drawn per channel, so a
-    colour pipeline sees colour and a grey one mixed luminance. The digit keeps its shape
-    (|x - T| flips its polarity where T is bright), the background becomes a texture: the
-    source labels then teach a clean-to-textured invariance that the target's pseudo-labels
-    alone learn slowly."""
+    x' = |x - T|, in [0, 1] per channel. T = clamp(m + a (U - 1/2), 0, 1) with a level
+    m ~ U(0, 1) and an amplitude a ~ U(0, 1) per image, and U uniform noise on a coarse grid
+    of g x g cells (g drawn from ``cells`` per image) upsampled bilinearly to H x W: smooth
+    blotches like a photograph patch, from a flat grey (a near 0) to strong texture. It is
+    drawn per channel, so a colour pipeline sees colour and a grey one mixed luminance. The
+    digit keeps its shape (|x - T| turns a stroke dark where T is bright, and a stroke on a
+    mid-grey T has little contrast, like many grey MNIST-M digits): the source labels then
+    teach a clean-to-textured invariance that the target's pseudo-labels alone learn slowly."""
     if share <= 0:
         return images
     n, c, h, w = images.shape
@@ -83,6 +84,9 @@ def textured(images: torch.Tensor, generator: torch.Generator, share: float,
         coarse = torch.rand(int(chosen.sum()), c, size, size, device=device, generator=generator)
         texture[chosen] = F.interpolate(coarse, size=(h, w), mode="bilinear",
                                         align_corners=False)
+    level = torch.rand(n, 1, 1, 1, device=device, generator=generator)
+    amplitude = torch.rand(n, 1, 1, 1, device=device, generator=generator)
+    texture = (level + amplitude * (texture - 0.5)).clamp(0.0, 1.0)
     picked = torch.rand(n, device=device, generator=generator) < share
     blended = torch.where(picked.view(-1, 1, 1, 1), (x - texture).abs(), x)
     return blended.mul(255.0).round().to(torch.uint8)
