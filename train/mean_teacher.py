@@ -47,6 +47,13 @@ HELP = {
     "source_weight": "weight of the labelled source loss",
     "augment": "the student sees augmented views (see hw3lab.data.transforms.augment_digits)",
     "adapt_bn": "AdaBN: recompute BatchNorm statistics on the target images at the end",
+    "source_texture": "share of source images blended MNIST-M-style with a random smooth "
+                      "texture T, |x - T| (0: off; needs --augment)",
+    "im_weight": "weight of SHOT's information maximisation on the student's target views: "
+                 "mean entropy minus the entropy of the mean prediction (0: off)",
+    "centroid_weight": "weight of the cross-entropy towards SHOT's nearest-centroid "
+                       "pseudo-labels (running class centroids of the teacher's target "
+                       "features) on every target view (0: off)",
 }
 
 

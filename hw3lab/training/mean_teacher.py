@@ -34,7 +34,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from hw3lab.data.transforms import digits_for_model
-from hw3lab.models.digits import NUM_CLASSES
+from hw3lab.models.digits import FEATURE_DIM, NUM_CLASSES
 from hw3lab.training.common import Cycle, Run
 from hw3lab.training.digits import DigitNets, Labelled, accuracy_of, adapt_batchnorm
 
@@ -54,6 +54,69 @@ class MeanTeacherConfig:
     source_weight: float = 1.0
     augment: bool = True
     adapt_bn: bool = True
+    # Research levers (issue 27), all off by default so the shipped recipe is unchanged:
+    source_texture: float = 0.0  # share of source images given an MNIST-M-like texture
+    im_weight: float = 0.0  # SHOT's information maximisation on the student's target views
+    centroid_weight: float = 0.0  # SHOT's nearest-centroid pseudo-labels on every target view
+
+
+def textured(images: torch.Tensor, generator: torch.Generator, share: float,
+             cells: tuple[int, int] = (2, 8)) -> torch.Tensor:
+    """A (N, C, H, W) uint8 batch where a random ``share`` of the images is blended, as
+    MNIST-M was made from MNIST (Ganin & Lempitsky, 2015), with a random texture T:
+    x' = |x - T|, in [0, 1] per channel. T = clamp(m + a (U - 1/2), 0, 1) with a level
+    m ~ U(0, 1) and an amplitude a ~ U(0, 1) per image, and U uniform noise on a coarse grid
+    of g x g cells (g drawn from ``cells`` per image) upsampled bilinearly to H x W: smooth
+    blotches like a photograph patch, from a flat grey (a near 0) to strong texture. It is
+    drawn per channel, so a colour pipeline sees colour and a grey one mixed luminance. The
+    digit keeps its shape (|x - T| turns a stroke dark where T is bright, and a stroke on a
+    mid-grey T has little contrast, like many grey MNIST-M digits): the source labels then
+    teach a clean-to-textured invariance that the target's pseudo-labels alone learn slowly."""
+    if share <= 0:
+        return images
+    n, c, h, w = images.shape
+    device = images.device
+    x = images.float().div(255.0)
+    texture = torch.empty_like(x)
+    grids = torch.randint(cells[0], cells[1] + 1, (n,), device=device, generator=generator)
+    for size in grids.unique().tolist():
+        chosen = grids == size
+        coarse = torch.rand(int(chosen.sum()), c, size, size, device=device, generator=generator)
+        texture[chosen] = F.interpolate(coarse, size=(h, w), mode="bilinear",
+                                        align_corners=False)
+    level = torch.rand(n, 1, 1, 1, device=device, generator=generator)
+    amplitude = torch.rand(n, 1, 1, 1, device=device, generator=generator)
+    texture = (level + amplitude * (texture - 0.5)).clamp(0.0, 1.0)
+    picked = torch.rand(n, device=device, generator=generator) < share
+    blended = torch.where(picked.view(-1, 1, 1, 1), (x - texture).abs(), x)
+    return blended.mul(255.0).round().to(torch.uint8)
+
+
+def information_maximisation(log_probs: torch.Tensor) -> torch.Tensor:
+    """SHOT's information maximisation loss (Liang, Hu & Feng, ICML 2020), to minimise:
+    mean_i H(p_i) - H(mean_i p_i). The first term makes each prediction confident, the
+    second keeps the batch's predictions spread over the classes; its minimum, -log K, is a
+    batch of one-hot predictions that use every class equally."""
+    probabilities = log_probs.exp()
+    entropy = -(probabilities * log_probs).sum(1).mean()
+    mean = probabilities.mean(0)
+    return entropy + (mean * mean.clamp_min(1e-8).log()).sum()
+
+
+def nearest_centroid_labels(features: torch.Tensor, probabilities: torch.Tensor,
+                            centroids: torch.Tensor, momentum: float = 0.01) -> torch.Tensor:
+    """SHOT's self-supervised pseudo-labels, kept running over batches: each class centroid
+    moves towards its batch centroid c_k = sum_i p_ik f_i / sum_i p_ik (``momentum``, and
+    only where the class has any weight), then each image gets the class of its nearest
+    centroid by cosine distance. ``centroids`` (K, D) is updated in place; its first use
+    (all zeros) takes the batch centroids as they are."""
+    weights = probabilities.sum(0)
+    batch = (probabilities.t() @ features) / weights.clamp_min(1e-8).unsqueeze(1)
+    fresh = centroids.abs().sum() == 0
+    present = (weights > 1e-3).unsqueeze(1)
+    step = 1.0 if bool(fresh) else momentum
+    centroids.copy_(torch.where(present, centroids.lerp(batch, step), centroids))
+    return (F.normalize(features, dim=1) @ F.normalize(centroids, dim=1).t()).argmax(1)
 
 
 @torch.no_grad()
@@ -94,16 +157,24 @@ def balance_penalty(log_probs: torch.Tensor, band: float = 1.0) -> torch.Tensor:
 def mean_teacher_step(student: DigitNets, teacher: DigitNets, source: torch.Tensor,
                       labels: torch.Tensor, target: torch.Tensor, class_mean: torch.Tensor,
                       config: MeanTeacherConfig, augment_with: torch.Generator | None,
+                      centroids: torch.Tensor | None = None,
                       ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The loss of one source and one target batch, and its parts; updates ``class_mean``."""
+    """The loss of one source and one target batch, and its parts; updates ``class_mean``
+    (and ``centroids``, the running class centroids of the teacher's target features, where
+    ``config.centroid_weight`` uses them)."""
     with torch.no_grad():
-        probabilities = teacher.predictor(teacher.extractor(
-            digits_for_model(target, config.grey))).float().exp()
+        features = teacher.extractor(digits_for_model(target, config.grey))
+        probabilities = teacher.predictor(features).float().exp()
         class_mean.lerp_(probabilities.mean(0), 0.01)
         if config.align:
             probabilities = aligned(probabilities, class_mean, config.prior_band)
         confidence, pseudo = probabilities.max(1)
         mask = (confidence >= config.threshold).float()
+        if config.centroid_weight > 0 and centroids is not None:
+            by_centroid = nearest_centroid_labels(features.float().flatten(1), probabilities,
+                                                  centroids)
+    if augment_with is not None and config.source_texture > 0:
+        source = textured(source, augment_with, config.source_texture)
     source_log_probs = student.predictor(student.extractor(
         digits_for_model(source, config.grey, augment_with))).float()
     target_log_probs = student.predictor(student.extractor(
@@ -112,8 +183,16 @@ def mean_teacher_step(student: DigitNets, teacher: DigitNets, source: torch.Tens
     target_loss = (F.nll_loss(target_log_probs, pseudo, reduction="none") * mask).mean()
     balance = balance_penalty(target_log_probs, config.prior_band)
     loss = config.source_weight * source_loss + target_loss + config.balance_weight * balance
-    return loss, {"source_loss": source_loss, "target_loss": target_loss,
-                  "balance": balance, "confident": mask.mean()}
+    parts = {"source_loss": source_loss, "target_loss": target_loss, "balance": balance,
+             "confident": mask.mean()}
+    if config.im_weight > 0:
+        parts["information"] = information_maximisation(target_log_probs)
+        loss = loss + config.im_weight * parts["information"]
+    if config.centroid_weight > 0 and centroids is not None:
+        parts["centroid_loss"] = F.nll_loss(target_log_probs, by_centroid)
+        parts["centroid_agrees"] = (by_centroid == pseudo).float().mean()
+        loss = loss + config.centroid_weight * parts["centroid_loss"]
+    return loss, parts
 
 
 def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labelled,
@@ -129,6 +208,9 @@ def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labe
             module.load_state_dict(run.extra["teacher"][key])
     class_mean = run.extra.get("class_mean", torch.full((NUM_CLASSES,), 1.0 / NUM_CLASSES,
                                                           device=target.device))
+    centroids = run.extra.get("centroids")
+    if centroids is None and config.centroid_weight > 0:
+        centroids = torch.zeros(NUM_CLASSES, FEATURE_DIM, device=target.device)
     source_batches = Cycle(len(source), config.batch_size, run.generator)
     target_batches = Cycle(len(target), config.batch_size, run.generator)
 
@@ -144,7 +226,7 @@ def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labe
                 loss, parts = mean_teacher_step(
                     student, teacher_nets, source.images[source_index],
                     source.labels[source_index], target[batch], class_mean, config,
-                    run.generator if config.augment else None)
+                    run.generator if config.augment else None, centroids)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -157,7 +239,7 @@ def train_mean_teacher(run: Run, student: DigitNets, source: Labelled, val: Labe
                 break
         rate, done = bar.close(), bar.steps
         run.extra.update(teacher={k: m.state_dict() for k, m in teacher_nets.modules().items()},
-                         class_mean=class_mean)
+                         class_mean=class_mean, centroids=centroids)
         prior = class_mean.tolist()
         return {**{key: value.item() / done for key, value in sums.items()},
                 "source_val_accuracy": accuracy_of(teacher_nets, val, config.grey),
