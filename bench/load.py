@@ -183,6 +183,17 @@ class BrowserLikeClient(LightClient):
         return data
 
 
+
+def recorded_page_load(recorder: Recorder, start: float, error: str | None) -> bool:
+    """Count a page load that began at ``start``: its time, or its ``error``; whether the
+    student goes on to act."""
+    with recorder.lock:
+        if error is None:
+            recorder.seconds[PAGE_LOAD_NAME].append(time.perf_counter() - start)
+        else:
+            recorder.errors[PAGE_LOAD_NAME].append(error)
+    return error is None
+
 def page_config(html: str) -> dict:
     """The config Gradio embeds in its page."""
     start = html.index(CONFIG_START) + len(CONFIG_START)
@@ -224,12 +235,8 @@ def burst_student(url: str, files: Path, seed: int, within: float, actions: int,
         return
     except Exception as failure:  # noqa: BLE001 - counted and shown
         error = f"{type(failure).__name__}: {str(failure)[:200]}"
-    with recorder.lock:
-        if error is None:
-            recorder.seconds[PAGE_LOAD_NAME].append(time.perf_counter() - start)
-        else:
-            recorder.errors[PAGE_LOAD_NAME].append(error)
-            return
+    if not recorded_page_load(recorder, start, error):
+        return
     weights = [call.weight for call in STUDENT]
     for _ in range(actions):
         time.sleep(rng.uniform(*think))
@@ -286,12 +293,8 @@ def student_loop(url: str, files: Path, seed: int, deadline: float, recorder: Re
         error = None
     except Exception as failure:  # noqa: BLE001 - counted and shown
         error = f"{type(failure).__name__}: {str(failure)[:200]}"
-    with recorder.lock:
-        if error is None:
-            recorder.seconds[PAGE_LOAD_NAME].append(time.perf_counter() - start)
-        else:
-            recorder.errors[PAGE_LOAD_NAME].append(error)
-            return
+    if not recorded_page_load(recorder, start, error):
+        return
     weights = [call.weight for call in STUDENT]
     while True:
         time.sleep(rng.uniform(*think))
