@@ -28,9 +28,9 @@ if str(ROOT) not in sys.path:
 from bench.cpu_per_request import measure  # noqa: E402
 from bench.light_client import LightClient  # noqa: E402
 from hw3lab.devtools.running_lab import running_lab  # noqa: E402
+from hw3lab.devtools.timelines import add_timelines  # noqa: E402
 from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
 from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS  # noqa: E402
-from tests.timeline_fixtures import add_timelines  # noqa: E402
 
 TARGET_MS = 100.0
 TASK = "usps->mnistm"

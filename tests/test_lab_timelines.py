@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hw3lab.devtools.timelines import STAGES
 from hw3lab.errors import UserInputError
 from hw3lab.lab import LabContext
 from hw3lab.lab.timelines import (
@@ -15,7 +16,6 @@ from hw3lab.lab.timelines import (
     gan_timeline,
     vae_timeline,
 )
-from tests.timeline_fixtures import STAGES
 
 
 @pytest.fixture(scope="module")
