@@ -126,15 +126,16 @@ class ExportedDigitModel(DigitModel):
         return self._outputs(images)[0].float().softmax(dim=1)
 
 
-class ExportedGenerator:
-    """An exported generator: (N, Z) noise -> (N, 3, 64, 64) in the lab's [-1, 1]."""
+class ExportedFaceMaker:
+    """An exported generator or VAE decoder (its archive's ``program``): (N, Z) noise or
+    latents -> (N, 3, 64, 64) faces in the lab's [-1, 1]."""
 
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    def __init__(self, archive: Archive, program: str) -> None:
+        self.archive, self.program = archive, program
         self.latent_dim = lab_latent(archive)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        images = self.archive.programs["generator"](z.float())[0]
+        images = self.archive.programs[self.program](z.float())[0]
         return self.archive.convention.model_to_lab_range(images)
 
 
@@ -149,18 +150,6 @@ class ExportedEncoder:
         outputs = self.archive.programs["encoder"](convention.lab_range_to_model(images))
         mean = outputs[0].float()
         return mean, outputs[1].float() if len(outputs) > 1 else torch.zeros_like(mean)
-
-
-class ExportedDecoder:
-    """An exported VAE decoder: (N, Z) latents -> faces in [-1, 1]."""
-
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self.latent_dim = lab_latent(archive)
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        images = self.archive.programs["decoder"](z.float())[0]
-        return self.archive.convention.model_to_lab_range(images)
 
 
 @dataclass(frozen=True)
@@ -223,7 +212,7 @@ class ModelStore:
             path = self.directory / "vae.safetensors"
             if not path.is_file() and path.with_suffix(EXPORTED_SUFFIX).is_file():
                 archive = self.exported_archive(path.with_suffix(EXPORTED_SUFFIX), "vae")
-                return (ExportedEncoder(archive), ExportedDecoder(archive),
+                return (ExportedEncoder(archive), ExportedFaceMaker(archive, "decoder"),
                         read_metadata(path))
             width = _width(path)
             encoder, decoder = Encoder(width), Decoder(width)
@@ -236,7 +225,7 @@ class ModelStore:
             if not path.is_file() and path.with_suffix(EXPORTED_SUFFIX).is_file():
                 # a classmate's exported generator, shown without a discriminator's score
                 archive = self.exported_archive(path.with_suffix(EXPORTED_SUFFIX), "gan")
-                return ExportedGenerator(archive), None, read_metadata(path)
+                return ExportedFaceMaker(archive, "generator"), None, read_metadata(path)
             width = _width(path)
             generator, discriminator = Generator(width), Discriminator(width)
             metadata = self._load(path, {"generator": generator, "discriminator": discriminator})
@@ -307,9 +296,9 @@ class ModelStore:
         if family == "digits":
             return ExportedDigitModel(archive, metadata)
         if family == "gan":
-            return FaceModel("gan", ExportedGenerator(archive), None)  # type: ignore[arg-type]
+            return FaceModel("gan", ExportedFaceMaker(archive, "generator"), None)  # type: ignore[arg-type]
         return FaceModel("vae", ExportedEncoder(archive),  # type: ignore[arg-type]
-                         ExportedDecoder(archive))  # type: ignore[arg-type]
+                         ExportedFaceMaker(archive, "decoder"))  # type: ignore[arg-type]
 
     def face_model(self, family: str, modules: dict[str, torch.nn.Module]) -> FaceModel:
         """A loaded VAE (encoder, decoder) or GAN (generator, discriminator), such as a
@@ -335,14 +324,14 @@ class ModelStore:
 
     def _fast_vae(self) -> tuple[FastEncoder, torch.nn.Module]:
         encoder, decoder, _ = self.vae()
-        if isinstance(decoder, ExportedDecoder):
+        if isinstance(decoder, ExportedFaceMaker):
             return encoder, decoder
         return self._cached("fast_vae", lambda: (FastEncoder(encoder).to(self.device),
                                                  fast_decoder(decoder).to(self.device)))
 
     def _fast_gan(self) -> tuple[torch.nn.Module, FastDiscriminator]:
         generator, discriminator, _ = self.gan()
-        if isinstance(generator, ExportedGenerator):
+        if isinstance(generator, ExportedFaceMaker):
             return generator, discriminator
         return self._cached("fast_gan", lambda: (fast_generator(generator).to(self.device),
                                                  FastDiscriminator(discriminator).to(self.device)))
