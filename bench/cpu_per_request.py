@@ -2,7 +2,7 @@
 
 Run from the repository root (``nice`` keeps it off the trainings' cores)::
 
-    nice -n 19 .venv/bin/python bench/cpu_per_request.py [--calls 60] [--heavy-calls 4]
+    nice -n 19 .venv/bin/python -m bench.cpu_per_request [--calls 60] [--heavy-calls 4]
         [--checkpoints DIR] [--data DIR] [--only /gan_face,/digits_example]
 
 starts ``app.py`` on a free port of 127.0.0.1 (the shipped checkpoints unless ``--checkpoints``
@@ -23,23 +23,19 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.endpoints import (  # noqa: E402
+from bench.endpoints import (
     ENDPOINTS,
     cpu_seconds,
     input_files,
     rss_mb,
 )
-from bench.light_client import LightClient  # noqa: E402
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
+from bench.light_client import LightClient
+from hw3lab.devtools.running_lab import running_lab
+from hw3lab.inference import DEFAULT_CHECKPOINTS
 
 TARGET_MS = 30.0
 IDLE_S = 10.0  # seconds without a request, to measure what the idle lab costs

@@ -1,6 +1,6 @@
 """Time loading every real hw3_data split cold (decoding PNGs) and from the uint8 cache.
 
-    python bench/data_loading.py [--data DIR]
+    python -m bench.data_loading [--data DIR]
 
 Uses a fresh temporary cache so "cold" really decodes; prints a table and the cache size.
 """
@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from hw3lab.data import load_split, resolve_data_root  # noqa: E402
+from hw3lab.data import load_split, resolve_data_root
 
 SPLITS = [(d, s) for d in ("face", "usps", "mnistm", "svhn") for s in ("train", "test")]
 

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import random
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradio_client import handle_file
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from gradio_client import handle_file  # noqa: E402
-
-from hw3lab.checkpoints import record_in_manifest  # noqa: E402
-from hw3lab.data.examples import render_digits  # noqa: E402
-from hw3lab.data.layout import FACE_ATTRIBUTES  # noqa: E402
-from hw3lab.devtools.random_checkpoints import make_checkpoints  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
-from hw3lab.lab.vae import SLIDER_COUNT  # noqa: E402
+from hw3lab.checkpoints import record_in_manifest
+from hw3lab.data.examples import render_digits
+from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.devtools.random_checkpoints import make_checkpoints
+from hw3lab.inference import DEFAULT_CHECKPOINTS
+from hw3lab.lab.vae import SLIDER_COUNT
 
 TASK = "usps->mnistm"
 # gradio_client's own timeouts (20 s for the page's config) fail a client of a server whose

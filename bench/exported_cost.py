@@ -3,7 +3,7 @@ and how long exporting a homework-size model takes.
 
 Run from the repository root::
 
-    nice -n 5 .venv/bin/python bench/exported_cost.py [--calls 200] [--threads 1]
+    nice -n 5 .venv/bin/python -m bench.exported_cost [--calls 200] [--threads 1]
 
 It exports two models with :func:`hw3lab.export_model.export_model` (timed): ``same``, the
 shipped usps->mnistm DANN's weights in a class written differently (``forward(x, alpha)``
@@ -36,13 +36,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from hw3lab import import_pth  # noqa: E402
-from hw3lab.export_model import export_model, load_build  # noqa: E402
-from hw3lab.exported import Convention  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore  # noqa: E402
+from hw3lab import import_pth
+from hw3lab.export_model import export_model, load_build
+from hw3lab.exported import Convention
+from hw3lab.inference import DEFAULT_CHECKPOINTS, ModelStore
 
 TASK = ("usps", "mnistm")
 BUILD = '''

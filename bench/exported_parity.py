@@ -3,7 +3,7 @@ real test splits (issue 30's parity), beside the shipped method it was made from
 
 Run from the repository root (needs hw3_data)::
 
-    nice -n 5 .venv/bin/python bench/exported_parity.py --data ../shared/hw3_data
+    nice -n 5 .venv/bin/python -m bench.exported_parity --data ../shared/hw3_data
 
 Two classmate-style models, written unlike the lab's classes but holding the shipped weights
 (bench/exported_cost.py's build file): ``same``, usps->mnistm DANN with ``forward(x, alpha)``
@@ -30,12 +30,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.exported_cost import BUILD
+from hw3lab.export_model import load_build
+from hw3lab.inference import DEFAULT_CHECKPOINTS
 
-from bench.exported_cost import BUILD  # noqa: E402
-from hw3lab.export_model import load_build  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # name, build function, task, target, shipped method, export flags, forward's extra argument
 CASES = [

@@ -4,7 +4,7 @@
 #   DEVICE=cuda OUT=/path/to/empty/folder bash bench/gpu_smoke.sh     # on the device machine
 #   DEVICE=cpu  OUT=/tmp/smoke nice -n 5 bash bench/gpu_smoke.sh      # here, end to end
 #
-# It generates fixture data (tests/hw3_fixtures.py), runs every train.* CLI's --dry-run (and
+# It generates fixture data (python -m hw3lab.devtools.fixture_data), runs every train.* CLI's --dry-run (and
 # one with --deterministic), trains the GAN and the VAE for a few real epochs on $DEVICE in
 # bf16 and in fp32, trains on one device and resumes (and --ship-epoch's) on the other, both
 # ways (cpu and $DEVICE; on DEVICE=cpu both are the CPU), runs bench/train_throughput.py, and
@@ -99,9 +99,7 @@ env_file() {
 
 fixture_data() {
   rm -rf "$DATA"
-  "$PYTHON" -c "import sys; from pathlib import Path; from tests.hw3_fixtures import \
-write_hw3_data; write_hw3_data(Path(sys.argv[1]), per_split=int(sys.argv[2]))" \
-    "$DATA" "$FACES_PER_SPLIT"
+  "$PYTHON" -m hw3lab.devtools.fixture_data "$DATA" --per-split "$FACES_PER_SPLIT"
 }
 
 step environment env_file

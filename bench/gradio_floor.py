@@ -3,7 +3,7 @@ bench/cpu_per_request.py's numbers.
 
 Run from the repository root::
 
-    nice -n 19 .venv/bin/python bench/gradio_floor.py [--calls 200] [--components 238]
+    nice -n 19 .venv/bin/python -m bench.gradio_floor [--calls 200] [--components 238]
 
 serves a bare Blocks app (``--components`` hidden textboxes, as many as the lab's page has,
 plus the events below; its queue set as the lab's, :func:`hw3lab.ui.app.no_monitoring_summary`)
@@ -25,7 +25,6 @@ constants, so every millisecond is the framework's:
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,12 +32,9 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.endpoints import cpu_seconds  # noqa: E402
-from bench.light_client import LightClient  # noqa: E402
-from hw3lab.devtools.running_lab import free_port, running_server  # noqa: E402
+from bench.endpoints import cpu_seconds
+from bench.light_client import LightClient
+from hw3lab.devtools.running_lab import free_port, running_server
 
 
 def serve(port: int, components: int) -> None:

@@ -1,6 +1,6 @@
 """Latency of the lab's interactive paths on this machine, against the issue's targets.
 
-``python bench/latency.py [--calls N]`` prints a Markdown table: model time measured in-process
+``python -m bench.latency [--calls N]`` prints a Markdown table: model time measured in-process
 (p50 and p95 over many calls) for a VAE slider update at the homework's full width (through the
 lab's own callback, with the straightforward decode beside it), one GAN face, a GAN attribute
 slider update (the face and its 13 predicted attributes) and a 32-face grid (full width), the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,15 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from hw3lab.analysis.tsne import tsne_2d  # noqa: E402
-from hw3lab.data.layout import FACE_ATTRIBUTES  # noqa: E402
-from hw3lab.devtools.random_checkpoints import make_checkpoints  # noqa: E402
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
-from hw3lab.lab import LabContext, digits, gan, vae  # noqa: E402
-from hw3lab.runtime import SERVING_THREADS, set_cpu_threads  # noqa: E402
+from hw3lab.analysis.tsne import tsne_2d
+from hw3lab.data.layout import FACE_ATTRIBUTES
+from hw3lab.devtools.random_checkpoints import make_checkpoints
+from hw3lab.devtools.running_lab import running_lab
+from hw3lab.lab import LabContext, digits, gan, vae
+from hw3lab.runtime import SERVING_THREADS, set_cpu_threads
 
 
 def timings(call: Callable[[int], object], calls: int, warmup: int = 3) -> list[float]:

@@ -30,10 +30,10 @@ server's CPU time (process CPU time from /proc, per request and as a share of on
 clients' own (this process: all the simulated users share it).
 Exact commands (run from the repository root; ``nice`` keeps the trainings first)::
 
-    nice -n 19 .venv/bin/python bench/load.py --students 50 --seconds 120 --checkpoints checkpoints
-    nice -n 19 .venv/bin/python bench/load.py --clients 48 --seconds 45
-    nice -n 19 .venv/bin/python bench/load.py --burst 300 --within 10 --checkpoints checkpoints
-    nice -n 19 .venv/bin/python bench/load.py --burst 300 --within 10 --url http://127.0.0.1:8000/
+    nice -n 19 .venv/bin/python -m bench.load --students 50 --seconds 120 --checkpoints checkpoints
+    nice -n 19 .venv/bin/python -m bench.load --clients 48 --seconds 45
+    nice -n 19 .venv/bin/python -m bench.load --burst 300 --within 10 --checkpoints checkpoints
+    nice -n 19 .venv/bin/python -m bench.load --burst 300 --within 10 --url http://127.0.0.1:8000/
 
 Why not Locust: its users are gevent greenlets in one process, as these threads are, but it
 knows nothing of Gradio's two-step event protocol (queue, then read the event stream), which
@@ -51,7 +51,6 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -60,11 +59,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.endpoints import (  # noqa: E402
+from bench.endpoints import (
     BY_NAME,
     TASK,
     cpu_seconds,
@@ -72,9 +69,9 @@ from bench.endpoints import (  # noqa: E402
     lab_checkpoints,
     rss_mb,
 )
-from bench.light_client import LabError, LightClient  # noqa: E402
-from hw3lab import limits  # noqa: E402
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
+from bench.light_client import LabError, LightClient
+from hw3lab import limits
+from hw3lab.devtools.running_lab import running_lab
 
 INTERACTIVE_P95_S = {"clients": 2.0, "students": 1.0}
 MEMORY_GROWTH = 0.10

@@ -3,7 +3,7 @@ thread of the server, timed by each thread's own CPU clock.
 
 Run from the repository root::
 
-    nice -n 19 .venv/bin/python bench/profile_server.py --endpoint /digits_example [--calls 60]
+    nice -n 19 .venv/bin/python -m bench.profile_server --endpoint /digits_example [--calls 60]
         [--checkpoints DIR] [--top 30]
 
 (``--endpoint page``: a browser opening the page, as bench/load.py's ``--burst`` does: the
@@ -37,13 +37,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 CLIENT = """
 import random, sys, time
-sys.path.insert(0, {root!r})
 from pathlib import Path
 from bench.endpoints import BY_NAME
 from bench.light_client import LightClient
@@ -143,10 +141,10 @@ def main() -> None:
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                     quiet=True, show_error=True, **served)
         client = subprocess.Popen(
-            [sys.executable, "-c", CLIENT.format(root=str(ROOT), endpoint=args.endpoint,
+            [sys.executable, "-c", CLIENT.format(endpoint=args.endpoint,
                                                  files=str(files), calls=args.calls,
                                                  url=f"http://127.0.0.1:{port}/")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert client.stdout.readline().strip() == "warm"
         for profile in list(PROFILES):
             profile.clear()  # only the timed calls count

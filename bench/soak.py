@@ -3,7 +3,7 @@ memory level off (issue 12: a shared link serves a class for days).
 
 Run from the repository root::
 
-    nice -n 19 .venv/bin/python bench/soak.py [--requests 3000] [--seconds 1200] [--clients 4]
+    nice -n 19 .venv/bin/python -m bench.soak [--requests 3000] [--seconds 1200] [--clients 4]
         [--output-mb 20] [--output-age 120] [--checkpoints DIR]
 
 starts ``app.py`` on a free port of 127.0.0.1 (random small faces and the shipped digit
@@ -27,7 +27,6 @@ import argparse
 import os
 import random
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -37,19 +36,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.endpoints import (  # noqa: E402
+from bench.endpoints import (
     BY_NAME,
     cpu_seconds,
     lab_checkpoints,
     rss_mb,
 )
-from bench.light_client import LightClient  # noqa: E402
-from hw3lab.data.examples import render_digits  # noqa: E402
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
+from bench.light_client import LightClient
+from hw3lab.data.examples import render_digits
+from hw3lab.devtools.running_lab import running_lab
 
 WRITERS = {  # endpoint: weight; each writes at least one file or takes an upload
     "/gan_face": 4, "/gan_grid": 2, "/gan_seeds": 1, "/gan_interpolate": 2, "/gan_judge": 2,

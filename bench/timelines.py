@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    nice -n 19 .venv/bin/python bench/timelines.py [--calls 40] [--checkpoints DIR]
+    nice -n 19 .venv/bin/python -m bench.timelines [--calls 40] [--checkpoints DIR]
 
 copies the checkpoints (the shipped ones by default), gives every run that has no timeline a
 random one of a real run's size (300 + 300 digits, 500 faces, 12 stages: the views' cost
@@ -17,20 +17,15 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.cpu_per_request import measure  # noqa: E402
-from bench.light_client import LightClient  # noqa: E402
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
-from hw3lab.devtools.timelines import add_timelines  # noqa: E402
-from hw3lab.inference import DEFAULT_CHECKPOINTS  # noqa: E402
-from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS  # noqa: E402
+from bench.cpu_per_request import measure
+from bench.light_client import LightClient
+from hw3lab.devtools.running_lab import running_lab
+from hw3lab.devtools.timelines import add_timelines
+from hw3lab.inference import DEFAULT_CHECKPOINTS
+from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS
 
 TARGET_MS = 100.0
 TASK = "usps->mnistm"

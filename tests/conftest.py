@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import pytest
 import torch
 
+from hw3lab.devtools.fixture_data import write_hw3_data
 from hw3lab.devtools.random_checkpoints import TINY_WIDTH, make_checkpoints
 from hw3lab.devtools.running_lab import running_lab
 from hw3lab.devtools.timelines import add_timelines
 from hw3lab.lab import LabContext
 from hw3lab.methods import TASKS
-from tests.hw3_fixtures import write_hw3_data
 
 if TYPE_CHECKING:
     from gradio_client import Client

@@ -28,7 +28,7 @@ from hw3lab.data.transforms import (
     to_tensor,
     uses_grey,
 )
-from tests.hw3_fixtures import write_hw3_data
+from hw3lab.devtools.fixture_data import write_hw3_data
 
 
 @pytest.fixture

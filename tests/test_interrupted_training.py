@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from hw3lab.checkpoints import MANIFEST, load_tensors, read_manifest
+from hw3lab.devtools.fixture_data import write_hw3_data
 from hw3lab.inference import ModelStore
 from hw3lab.training.digits import run_name
-from tests.hw3_fixtures import write_hw3_data
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS = 30

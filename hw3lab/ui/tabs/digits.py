@@ -5,6 +5,7 @@ accuracy table, t-SNE of each method's features, and batch labelling (operations
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -75,6 +76,35 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         "Another architecture: one `.pt2` from `python -m hw3lab.export_model` "
         "(docs/own-models.md).",
         "Your .pth files", "digits", inputs=(task,))
+    panel = input_panel(ctx, opening)
+    demo.load(None, None, None, js=READY_TO_DRAW_JS, api_visibility="private",
+              **INTERACTIVE)  # runs in the browser only
+    styles_section(ctx, panel, task, own)
+    wire_classification(ctx, panel, task, own, uploaded, opening)
+    task.change(bind(examples, ctx), task, panel.gallery, api_visibility="private",
+                **INTERACTIVE)
+    accuracy_section(ctx, task, own, opening)
+    tsne_section(ctx, task, own)
+    batch_section(ctx, task)
+
+
+@dataclass
+class InputPanel:
+    """The tab's three ways in (a sketch, uploads, an example) and what it shows of the
+    input classified last (the input as the models see it, the probabilities, the table)."""
+
+    sketch: gr.Sketchpad
+    draw_button: gr.Button
+    styles_button: gr.Button
+    uploads: gr.File
+    gallery: gr.Gallery
+    example_index: gr.Number
+    outputs: list[gr.components.Component]
+
+
+def input_panel(ctx: LabContext, opening: FirstView) -> InputPanel:
+    """The inputs beside the input as the models see it, then the probabilities and table,
+    all holding ``opening``'s example digit."""
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
@@ -103,49 +133,38 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
                   value=initial(opening.digit, 1))
     table = gr.Dataframe(initial(opening.digit, 2), headers=prediction_headers("image"),
                          label="Predictions", interactive=False, elem_id="digit-table")
-    outputs = [seen, chart, table]
-    demo.load(None, None, None, js=READY_TO_DRAW_JS, api_visibility="private",
-              **INTERACTIVE)  # runs in the browser only
-    with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
-                      open=False) as styles_box:
-        styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
-                             "neighbours like SVHN", height=190, elem_id="digit-styles")
-        styles_table = gr.Dataframe(headers=prediction_headers("style"),
-                                    label="Predictions per style", interactive=False)
-    styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
-                        api_visibility="private", **INTERACTIVE).then(
-        bind(classify_styles, ctx), [task, sketch, own], [styles_image, styles_table],
-        api_name="digits_styles", **INTERACTIVE)
-    # Which input the predictions show (hw3lab.lab.shown_digit), so that they are made again
-    # with the session's own model once it arrives; the first view shows an example.
+    return InputPanel(sketch, draw_button, styles_button, uploads, gallery, example_index,
+                      [seen, chart, table])
+
+
+def wire_classification(ctx: LabContext, panel: InputPanel, task: gr.Dropdown, own: gr.State,
+                        uploaded: Any, opening: FirstView) -> None:
+    """Each input classified by every method when given, remembering which kind is shown
+    (:mod:`hw3lab.lab.shown_digit`) so that it is classified again, with the session's own
+    model, once that model arrives; the first view shows an example."""
     shown_input = gr.State("example" if opening.digit is not None else None)
-    inputs = {"sketch": [task, sketch, own], "upload": [task, uploads, own],
-              "example": [task, example_index, own]}
+    inputs = {"sketch": [task, panel.sketch, own], "upload": [task, panel.uploads, own],
+              "example": [task, panel.example_index, own]}
     classifiers = {kind: bind(CLASSIFIERS[kind], ctx) for kind in INPUT_KINDS}
 
     def showing(kind: str) -> Callable[[], str]:
         return lambda: kind
 
-    draw_button.click(showing("sketch"), None, shown_input, api_visibility="private",
-                      **INTERACTIVE).then(
-        classifiers["sketch"], inputs["sketch"], outputs, api_name="digits_sketch",
-        **INTERACTIVE)
-    uploads.upload(showing("upload"), None, shown_input, api_visibility="private",
-                   **INTERACTIVE).then(
-        classifiers["upload"], inputs["upload"], outputs, api_name="digits_upload",
-        **INTERACTIVE)
-
     def pick(event: gr.SelectData) -> tuple[int, str]:
         return event.index, "example"
 
-    gallery.select(pick, None, [example_index, shown_input], api_visibility="private",
-                   **INTERACTIVE).then(
-        classifiers["example"], inputs["example"], outputs, api_name="digits_example",
-        **INTERACTIVE)
-    example_index.submit(showing("example"), None, shown_input,
-                         api_visibility="private", **INTERACTIVE).then(
-        classifiers["example"], inputs["example"], outputs, api_visibility="private",
-        **INTERACTIVE)
+    starts = [(panel.draw_button.click, showing("sketch"), None, [shown_input], "sketch",
+               "digits_sketch"),
+              (panel.uploads.upload, showing("upload"), None, [shown_input], "upload",
+               "digits_upload"),
+              (panel.gallery.select, pick, None, [panel.example_index, shown_input], "example",
+               "digits_example"),
+              (panel.example_index.submit, showing("example"), None, [shown_input], "example",
+               None)]
+    for listener, remember, given, remembered, kind, api_name in starts:
+        names = {"api_name": api_name} if api_name else {"api_visibility": "private"}
+        listener(remember, given, remembered, api_visibility="private", **INTERACTIVE).then(
+            classifiers[kind], inputs[kind], panel.outputs, **names, **INTERACTIVE)
 
     again = bind(classify_shown_again, ctx)
 
@@ -159,10 +178,28 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         return (gr.skip(), gr.skip(), gr.skip()) if result is None else result
 
     uploaded.success(
-        classify_again, [shown_input, task, sketch, uploads, example_index, own], outputs,
-        api_visibility="private", **INTERACTIVE)
-    task.change(bind(examples, ctx), task, gallery, api_visibility="private", **INTERACTIVE)
+        classify_again, [shown_input, task, panel.sketch, panel.uploads, panel.example_index,
+                         own], panel.outputs, api_visibility="private", **INTERACTIVE)
 
+
+def styles_section(ctx: LabContext, panel: InputPanel, task: gr.Dropdown,
+                   own: gr.State) -> None:
+    """The drawing redrawn in each domain's style and classified in each."""
+    with gr.Accordion("Your drawing in each domain's style (USPS, MNIST-M, SVHN)",
+                      open=False) as styles_box:
+        styles_image = shown("Plain like USPS | |texture - digit| like MNIST-M | grey with "
+                             "neighbours like SVHN", height=190, elem_id="digit-styles")
+        styles_table = gr.Dataframe(headers=prediction_headers("style"),
+                                    label="Predictions per style", interactive=False)
+    panel.styles_button.click(lambda: gr.Accordion(open=True), None, styles_box,
+                              api_visibility="private", **INTERACTIVE).then(
+        bind(classify_styles, ctx), [task, panel.sketch, own], [styles_image, styles_table],
+        api_name="digits_styles", **INTERACTIVE)
+
+
+def accuracy_section(ctx: LabContext, task: gr.Dropdown, own: gr.State,
+                     opening: FirstView) -> None:
+    """The accuracy table, open, read from the manifest when the lab starts."""
     read_accuracy = bind(accuracy_table, ctx)
 
     def accuracy_table_api() -> dict[str, Any]:
@@ -171,17 +208,20 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         return {"headers": ACCURACY_HEADERS, "data": read_accuracy()}
 
     with gr.Accordion("Accuracy per task and method", open=True):
-        # Read from the manifest when the lab starts, not on every page load.
         accuracy_frame = gr.Dataframe(opening.accuracy, headers=ACCURACY_HEADERS,
                                       interactive=False, elem_id="digit-accuracy")
         with gr.Row():
             gr.Button("Show (from the manifest)").click(
-                bind(accuracy_table, ctx), None, accuracy_frame, api_name="digits_accuracy",
+                read_accuracy, None, accuracy_frame, api_name="digits_accuracy",
                 **INTERACTIVE)
             gr.Button("Recompute the chosen task on hw3_data").click(
                 bind(recompute_accuracy, ctx), [task, own], accuracy_frame,
                 api_name="digits_recompute", **HEAVY)
         gr.api(accuracy_table_api, api_name="accuracy_table", **INTERACTIVE)
+
+
+def tsne_section(ctx: LabContext, task: gr.Dropdown, own: gr.State) -> None:
+    """Each method's features in t-SNE, by class and by domain, drawn on request."""
     with gr.Accordion("t-SNE of each method's features", open=False):
         count = range_slider(limits.TSNE_POINTS, "Points (half source, half target)",
                              value=FEATURE_TSNE_POINTS)
@@ -191,6 +231,10 @@ def build(ctx: LabContext, demo: gr.Blocks, opening: FirstView | None = None) ->
         gr.Button("Draw", elem_id="digits-tsne-draw").click(
             with_progress(feature_tsne, ctx), [task, count, own], tsne_plot,
             api_name="digits_tsne", **TSNE)
+
+
+def batch_section(ctx: LabContext, task: gr.Dropdown) -> None:
+    """A folder, a zip or many images labelled by one method into the homework's CSV."""
     with gr.Accordion("Batch: label a folder or a zip", open=False):
         method = checked_by_callback(gr.Dropdown([(m.title, m.name) for m in METHODS.values()],
                                      value="dann", label="Method"))

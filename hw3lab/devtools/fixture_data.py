@@ -1,7 +1,12 @@
-"""Write a tiny copy of the course's hw3_data layout with random images, for fast tests."""
+"""Write a tiny copy of the course's hw3_data layout with random images, for fast tests and
+for a check on a machine without the data (``bench/gpu_smoke.sh``)::
+
+    python -m hw3lab.devtools.fixture_data DIR [--per-split N]
+"""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -35,3 +40,15 @@ def write_hw3_data(root: Path, per_split: int = 12, seed: int = 0) -> Path:
                 rows.append(f"{name},{i % 10}")
             (root / "digits" / domain / f"{split}.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="folder to create (it must not exist yet)")
+    parser.add_argument("--per-split", type=int, default=12, help="images per split and domain")
+    args = parser.parse_args(argv)
+    print(write_hw3_data(args.root, per_split=args.per_split))
+
+
+if __name__ == "__main__":
+    main()
