@@ -214,3 +214,26 @@ def record_in_manifest(directory: str | os.PathLike, name: str, weights: str | o
     entry["size_bytes"] = Path(weights).stat().st_size
     manifest["checkpoints"][name] = entry
     write_json(directory / MANIFEST, manifest)
+
+
+def ship_checkpoint(run_out: str | os.PathLike, into: str | os.PathLike, name: str) -> Path:
+    """Copy checkpoint ``name`` (its weights, its JSON and the timeline the JSON names) from a
+    training run's ``--out`` folder into the folder ``into`` (the shipped checkpoints), and
+    list it in that folder's manifest; the weights' new path."""
+    run_out, into = Path(run_out), Path(into)
+    entry = read_manifest(run_out)["checkpoints"].get(name)
+    if entry is None:
+        raise UserInputError(f"{run_out / MANIFEST} lists no checkpoint {name!r}")
+    weights = run_out / entry["file"]
+    files = [weights, metadata_path(weights)]
+    if entry.get("timeline"):
+        files.append(run_out / entry["timeline"])
+    for source in files:
+        if not source.is_file():
+            raise UserInputError(f"{source} is missing: the run did not finish shipping it")
+        target = into / source.relative_to(run_out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as temporary:
+            Path(temporary).write_bytes(source.read_bytes())
+    record_in_manifest(into, name, into / entry["file"])
+    return into / entry["file"]

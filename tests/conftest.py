@@ -22,6 +22,8 @@ from hw3lab.devtools.random_checkpoints import TINY_WIDTH, make_checkpoints
 from hw3lab.devtools.running_lab import running_lab
 from hw3lab.devtools.timelines import add_timelines
 from hw3lab.lab import LabContext
+from hw3lab.lab.tsne_rebuild import rebuild
+from hw3lab.lab.tsne_spaces import VAE_LATENTS
 from hw3lab.methods import TASKS
 
 if TYPE_CHECKING:
@@ -98,9 +100,11 @@ def random_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def lab_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Small random faces and every registered method for usps->mnistm, the faces and DANN
-    with a training timeline: what the lab tests run on."""
+    with a training timeline, the VAE latents' default t-SNE view precomputed (as shipped):
+    what the lab tests run on."""
     folder = make_checkpoints(tmp_path_factory.mktemp("lab-checkpoints"))
     add_timelines(folder)
+    rebuild(LabContext(folder, folder / "no-data"), log=lambda _: None, spaces=(VAE_LATENTS,))
     return folder
 
 

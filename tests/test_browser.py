@@ -4,8 +4,8 @@ column) and GAN, hover and click the interactive t-SNE plots (a thumbnail in the
 clicked point shown large, the wheel zooms), see the Models tab; images must change, and the
 page fetches nothing from anywhere but the lab (no CDN). Saves screenshots to
 ``$HW3LAB_SCREENSHOTS`` (default runs/screenshots/, git-ignored; the README's pictures in
-docs/screenshots/ come from ``python docs/screenshots.py``, the shipped checkpoints). Skipped
-only where chromium is absent."""
+docs/screenshots/ come from ``python -m hw3lab.devtools.screenshots``, the shipped
+checkpoints). Skipped only where chromium is absent."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from hw3lab.data.examples import render_digits
 from hw3lab.devtools.browser import (
     CHROMIUM,
     FLAGS,
+    POINT_PATHS,
     changed_source,
     hover_a_point,
     image_source,
@@ -144,6 +145,9 @@ def test_every_tab_shows_a_result_on_first_load(page, running: RunningLab  # noq
     }""")
     assert fresh.get_by_text("select the draw tool to start").count() == 0
     shoot(fresh, "digits-first-view.png")
+    open_tab(fresh, "Interactive t-SNE")  # the default view, drawn with its points
+    fresh.locator(f"#tsne-plot {POINT_PATHS}").first.wait_for(state="attached")
+    shoot(fresh, "tsne-first-view.png")
     open_tab(fresh, "Models")
     fresh.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
     events = [request for request in sent if "/queue/join" in request or "/call/" in request]

@@ -17,6 +17,7 @@ from hw3lab.checkpoints import (
     record_in_manifest,
     save_checkpoint,
 )
+from hw3lab.errors import UserInputError
 from hw3lab.models import Extractor, Generator, Predictor
 
 
@@ -95,3 +96,19 @@ def test_provenance_names_the_command_and_revision() -> None:
     provenance = checkpoints.run_provenance(seed=7)
     assert provenance["seed"] == 7 and provenance["command"].startswith("python -m ")
     assert provenance["revision"]
+
+
+def test_shipping_copies_weights_metadata_and_timeline(lab_checkpoints, tmp_path) -> None:
+    """A run's checkpoint lands in the shipped folder byte for byte, with its timeline, and
+    the manifest lists it; a name the run does not list is a plain error."""
+    name = "digits/usps-mnistm-dann"
+    entry = checkpoints.read_manifest(lab_checkpoints)["checkpoints"][name]
+    assert entry.get("timeline"), "the lab's DANN fixture carries a timeline"
+    shipped = checkpoints.ship_checkpoint(lab_checkpoints, tmp_path, name)
+    for relative in (entry["file"], entry["timeline"]):
+        assert (tmp_path / relative).read_bytes() == (lab_checkpoints / relative).read_bytes()
+    assert checkpoints.metadata_path(shipped).is_file()
+    listed = checkpoints.read_manifest(tmp_path)["checkpoints"][name]
+    assert listed["file"] == entry["file"] and listed["timeline"] == entry["timeline"]
+    with pytest.raises(UserInputError, match="lists no checkpoint"):
+        checkpoints.ship_checkpoint(lab_checkpoints, tmp_path, "digits/nothing")

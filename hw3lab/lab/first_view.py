@@ -28,6 +28,7 @@ from hw3lab.data.layout import FACE_ATTRIBUTES
 from hw3lab.lab import digits, gan, models, vae
 from hw3lab.lab.context import TASK_NAMES, LabContext
 from hw3lab.lab.tsne import SPACES, Embedded, colourings, run_tsne
+from hw3lab.lab.tsne_spaces import VAE_SPACE
 from hw3lab.lab.tsne_views import view_file
 
 T = TypeVar("T")
@@ -83,6 +84,8 @@ def _precomputed_tsne(ctx: LabContext, space: str) -> TsneView | None:
     """The default view of ``space`` if its points are shipped (a t-SNE of 1,000 points is
     tens of seconds of CPU: never computed while the lab starts)."""
     count, perplexity, colouring = default_tsne_settings(space)
+    if space == VAE_SPACE:  # a data folder (or a sample) may hold fewer faces than asked for
+        count = min(count, len(ctx.latents().mean))
     if not view_file(ctx.checkpoints, space, count, perplexity).is_file():
         return None
     chart, embedded = run_tsne(ctx, space, count, perplexity, colouring)

@@ -38,12 +38,14 @@ def view_inputs(ctx: LabContext, space: FeatureSpace, count: int) -> tuple[np.nd
     return features, images
 
 
-def rebuild(ctx: LabContext, log: Callable[[str], None] = print) -> list[Path]:
-    """Compute and write every default view of ``ctx`` (its data, else the shipped sample)."""
+def rebuild(ctx: LabContext, log: Callable[[str], None] = print,
+            spaces: tuple[FeatureSpace, ...] = FEATURE_SPACES) -> list[Path]:
+    """Compute and write every default view of ``spaces`` (default: all) for ``ctx`` (its
+    data, else the shipped sample)."""
     written: list[Path] = []
     done = set()
     perplexity = float(limits.TSNE_PERPLEXITY.default)
-    for space in FEATURE_SPACES:
+    for space in spaces:
         checkpoint = space.checkpoint(ctx.checkpoints)
         if not checkpoint.is_file():
             log(f"skipped {space}: no {checkpoint.name}")

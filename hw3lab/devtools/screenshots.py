@@ -1,5 +1,8 @@
 """Take the README's screenshots (docs/screenshots/) of the lab on the shipped checkpoints, in
-a real browser: ``python docs/screenshots.py [--data DIR] [--out docs/screenshots]``.
+a real browser: ``python -m hw3lab.devtools.screenshots [--data DIR] [--out docs/screenshots]``.
+
+First each tab as a new visitor sees it with nothing pressed (``first-*.png``), then the
+views after an action.
 
 Starts ``app.py`` on a free local port (hw3lab/devtools/running_lab.py), drives Debian's
 chromium with Playwright (hw3lab/devtools/browser.py, as the browser test does), and saves one
@@ -9,24 +12,21 @@ PNG per view.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from PIL import Image
 
-from PIL import Image  # noqa: E402
-
-from hw3lab.data.samples import load_sample  # noqa: E402
-from hw3lab.devtools.browser import (  # noqa: E402
+from hw3lab.data.samples import load_sample
+from hw3lab.devtools.browser import (
     CHROMIUM,
     FLAGS,
+    POINT_PATHS,
     changed_source,
     hover_a_point,
     image_source,
     open_tab,
 )
-from hw3lab.devtools.running_lab import running_lab  # noqa: E402
+from hw3lab.devtools.running_lab import ROOT, running_lab
 
 VIEWPORT = {"width": 1280, "height": 1000}
 
@@ -46,6 +46,7 @@ def take(url: str, out: Path, work: Path) -> None:
             page.screenshot(path=str(out / name))
             print(out / name, flush=True)
 
+        first_views(page, shoot)
         open_tab(page, "VAE")
         page.get_by_role("button", name="Start", exact=True).click()
         first = image_source(page, "#vae-face")
@@ -87,6 +88,27 @@ def take(url: str, out: Path, work: Path) -> None:
         page.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
         shoot("models.png")
         browser.close()
+
+
+def first_views(page, shoot) -> None:  # noqa: ANN001 - a Playwright page, a callback
+    """Each tab's first view, nothing pressed (computed when the lab started)."""
+    image_source(page, "#vae-face")
+    shoot("first-vae.png")
+    open_tab(page, "GAN")
+    image_source(page, "#gan-face")
+    shoot("first-gan.png")
+    open_tab(page, "Domain adaptation")
+    image_source(page, "#digit-chart")
+    shoot("first-digits.png")
+    open_tab(page, "Interactive t-SNE")
+    page.locator(f"#tsne-plot {POINT_PATHS}").first.wait_for(state="attached")
+    shoot("first-tsne.png")
+    open_tab(page, "Training")
+    page.wait_for_timeout(1_000)  # its charts are initial values: drawn with the tab
+    shoot("first-training.png")
+    open_tab(page, "Models")
+    page.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
+    shoot("first-models.png")
 
 
 def main() -> None:
