@@ -49,17 +49,21 @@ def hover_a_point(page, selector: str) -> tuple[float, float]:  # noqa: ANN001 -
             "is not drawn, or not by Vega's SVG renderer (hw3lab.lab.charts.EMBED_OPTIONS)"
         ) from error
     page.locator(selector).scroll_into_view_if_needed()
-    centres = page.evaluate("""([selector, paths]) => {
-        const chart = document.querySelector(selector).getBoundingClientRect();
-        const middle = [chart.x + chart.width / 2, chart.y + chart.height / 2];
-        return [...document.querySelectorAll(selector + ' ' + paths)].map((path) => {
-            const box = path.getBoundingClientRect();
-            const x = box.x + box.width / 2, y = box.y + box.height / 2;
-            return [x, y, Math.hypot(x - middle[0], y - middle[1]),
-                    document.elementFromPoint(x, y) === path];
-        }).filter((point) => point[3]).sort((a, b) => a[2] - b[2]).slice(0, 10);
-    }""", [selector, POINT_PATHS])
-    assert centres, f"every point of {selector} is covered by another element"
+    try:  # Gradio's progress overlay covers a chart that is being redrawn: wait it out
+        centres = page.wait_for_function("""([selector, paths]) => {
+            const chart = document.querySelector(selector).getBoundingClientRect();
+            const middle = [chart.x + chart.width / 2, chart.y + chart.height / 2];
+            const uncovered = [...document.querySelectorAll(selector + ' ' + paths)].map((path) => {
+                const box = path.getBoundingClientRect();
+                const x = box.x + box.width / 2, y = box.y + box.height / 2;
+                return [x, y, Math.hypot(x - middle[0], y - middle[1]),
+                        document.elementFromPoint(x, y) === path];
+            }).filter((point) => point[3]).sort((a, b) => a[2] - b[2]).slice(0, 10);
+            return uncovered.length ? uncovered : null;
+        }""", arg=[selector, POINT_PATHS]).json_value()
+    except Exception as error:  # noqa: BLE001 - Playwright's timeout, said plainly
+        raise AssertionError(f"every point of {selector} stayed covered by another element "
+                             "for the page's timeout") from error
     tooltip = page.locator("#vg-tooltip-element.visible")
     for x, y, _, _ in centres:
         page.mouse.move(x, y)
