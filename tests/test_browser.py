@@ -148,6 +148,9 @@ def test_every_tab_shows_a_result_on_first_load(page, running: RunningLab  # noq
     open_tab(fresh, "Interactive t-SNE")  # the default view, drawn with its points
     fresh.locator(f"#tsne-plot {POINT_PATHS}").first.wait_for(state="attached")
     shoot(fresh, "tsne-first-view.png")
+    open_tab(fresh, "Training")  # opens on the first model with a timeline: here the VAE's
+    fresh.locator(f"#vae-timeline-plot {POINT_PATHS}").first.wait_for(state="attached")
+    image_source(fresh, "#vae-timeline-faces")
     open_tab(fresh, "Models")
     fresh.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
     events = [request for request in sent if "/queue/join" in request or "/call/" in request]

@@ -48,71 +48,76 @@ def build(ctx: LabContext) -> None:
 
     gr.Markdown("Each shipped run recorded what its model made of a fixed set of test inputs "
                 "as it trained. Move a stage slider to see the model at that epoch.")
-    with gr.Tab("VAE", id="training-vae"):
-        stage_vae = stage_slider(counts.get("vae", 0), "vae-timeline-stage")
-        attribute = checked_by_callback(gr.Dropdown(list(FACE_ATTRIBUTES), value=FACE_ATTRIBUTES[0],
-                                        label="Colour by"))
-        chart, decoded, caption = first_view(vae_timeline, 0) or (None, None, "")
-        note_vae = gr.Markdown(note("vae", caption))
-        with gr.Row():
-            latent_plot = interactive_plot("Latent means of the fixed test faces (hover: the "
-                                           "face)", value=chart, elem_id="vae-timeline-plot")
-        faces = shown("Fixed latents decoded at this stage", value=decoded,
-                      elem_id="vae-timeline-faces")
-        stage_vae.change(bound(vae_timeline), [stage_vae, attribute],
-                         [latent_plot, faces, note_vae], api_name="vae_timeline", **INTERACTIVE)
-        attribute.change(bound(vae_timeline), [stage_vae, attribute],
-                         [latent_plot, faces, note_vae], api_visibility="private",
-                         **INTERACTIVE)
-    with gr.Tab("GAN", id="training-gan"):
-        stage_gan = stage_slider(counts.get("gan", 0), "gan-timeline-stage")
-        picture, curves, caption = first_view(gan_timeline, 0) or (None, None, "")
-        note_gan = gr.Markdown(note("gan", caption))
-        with gr.Row():
-            faces_gan = shown("The same noise at this stage", value=picture,
-                              elem_id="gan-timeline-faces")
-            realness = interactive_plot("Realness while training", value=curves,
-                                        elem_id="gan-timeline-curves")
-        stage_gan.change(bound(gan_timeline), stage_gan, [faces_gan, realness, note_gan],
-                         api_name="gan_timeline", **INTERACTIVE)
-        animate = gr.Button("Play the whole run")
-        animation = gr.Image(label="The whole run (GIF)", interactive=False,
-                             elem_id="gan-timeline-animation")
-        animate.click(bound(gan_animation), None, animation, api_name="gan_timeline_animation",
-                      **INTERACTIVE)
-    with gr.Tab("Domain adaptation", id="training-digits"):
-        with gr.Row():
-            task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
-                                                   label="Task"))
-            method = checked_by_callback(gr.Dropdown(list(TIMELINE_METHODS), value="dann",
-                                         label="Method"))
-        first = f"{TASK_NAMES[0]} dann"
-        stage_digits = stage_slider(counts.get(first, 0), "digits-timeline-stage")
-        chart, curves, caption = first_view(digits_timeline, TASK_NAMES[0], "dann", 0) or (
-            None, None, "")
-        note_digits = gr.Markdown(note(first, caption))
-        with gr.Row():
-            features = interactive_plot("Features of the fixed test digits", value=chart,
-                                        elem_id="digits-timeline-plot")
-            accuracy = interactive_plot("Accuracy while training", value=curves,
-                                        elem_id="digits-timeline-curves")
-        stage_digits.change(bound(digits_timeline), [task, method, stage_digits],
-                            [features, accuracy, note_digits], api_name="digits_timeline",
-                            **INTERACTIVE)
+    first = f"{TASK_NAMES[0]} dann"
+    # the Training tab opens on the first model whose run recorded a timeline
+    opening = next((tab for run, tab in (("vae", "training-vae"), ("gan", "training-gan"),
+                                          (first, "training-digits")) if counts.get(run)),
+                   "training-vae")
+    with gr.Tabs(selected=opening):
+        with gr.Tab("VAE", id="training-vae"):
+            stage_vae = stage_slider(counts.get("vae", 0), "vae-timeline-stage")
+            attribute = checked_by_callback(gr.Dropdown(
+                list(FACE_ATTRIBUTES), value=FACE_ATTRIBUTES[0], label="Colour by"))
+            chart, decoded, caption = first_view(vae_timeline, 0) or (None, None, "")
+            note_vae = gr.Markdown(note("vae", caption))
+            with gr.Row():
+                latent_plot = interactive_plot("Latent means of the fixed test faces (hover: the "
+                                               "face)", value=chart, elem_id="vae-timeline-plot")
+            faces = shown("Fixed latents decoded at this stage", value=decoded,
+                          elem_id="vae-timeline-faces")
+            stage_vae.change(bound(vae_timeline), [stage_vae, attribute],
+                             [latent_plot, faces, note_vae], api_name="vae_timeline", **INTERACTIVE)
+            attribute.change(bound(vae_timeline), [stage_vae, attribute],
+                             [latent_plot, faces, note_vae], api_visibility="private",
+                             **INTERACTIVE)
+        with gr.Tab("GAN", id="training-gan"):
+            stage_gan = stage_slider(counts.get("gan", 0), "gan-timeline-stage")
+            picture, curves, caption = first_view(gan_timeline, 0) or (None, None, "")
+            note_gan = gr.Markdown(note("gan", caption))
+            with gr.Row():
+                faces_gan = shown("The same noise at this stage", value=picture,
+                                  elem_id="gan-timeline-faces")
+                realness = interactive_plot("Realness while training", value=curves,
+                                            elem_id="gan-timeline-curves")
+            stage_gan.change(bound(gan_timeline), stage_gan, [faces_gan, realness, note_gan],
+                             api_name="gan_timeline", **INTERACTIVE)
+            animate = gr.Button("Play the whole run")
+            animation = gr.Image(label="The whole run (GIF)", interactive=False,
+                                 elem_id="gan-timeline-animation")
+            animate.click(bound(gan_animation), None, animation, api_name="gan_timeline_animation",
+                          **INTERACTIVE)
+        with gr.Tab("Domain adaptation", id="training-digits"):
+            with gr.Row():
+                task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
+                                                       label="Task"))
+                method = checked_by_callback(gr.Dropdown(list(TIMELINE_METHODS), value="dann",
+                                             label="Method"))
+            stage_digits = stage_slider(counts.get(first, 0), "digits-timeline-stage")
+            chart, curves, caption = first_view(digits_timeline, TASK_NAMES[0], "dann", 0) or (
+                None, None, "")
+            note_digits = gr.Markdown(note(first, caption))
+            with gr.Row():
+                features = interactive_plot("Features of the fixed test digits", value=chart,
+                                            elem_id="digits-timeline-plot")
+                accuracy = interactive_plot("Accuracy while training", value=curves,
+                                            elem_id="digits-timeline-curves")
+            stage_digits.change(bound(digits_timeline), [task, method, stage_digits],
+                                [features, accuracy, note_digits], api_name="digits_timeline",
+                                **INTERACTIVE)
 
-        def chosen(task: Any, method: Any) -> tuple:
-            """Another run: its first stage, and its stage slider over its own stages."""
-            run = f"{task} {method}"
-            count = counts.get(run, 0)
-            slider = gr.Slider(maximum=max(count - 1, 1), value=0, interactive=count > 1)
-            if not count:
-                return slider, None, None, note(run, "")
-            return slider, *digits_timeline(timelines, task, method, 0)
+            def chosen(task: Any, method: Any) -> tuple:
+                """Another run: its first stage, and its stage slider over its own stages."""
+                run = f"{task} {method}"
+                count = counts.get(run, 0)
+                slider = gr.Slider(maximum=max(count - 1, 1), value=0, interactive=count > 1)
+                if not count:
+                    return slider, None, None, note(run, "")
+                return slider, *digits_timeline(timelines, task, method, 0)
 
-        for control in (task, method):
-            control.change(user_errors(chosen, ctx.redact), [task, method],
-                           [stage_digits, features, accuracy, note_digits],
-                           api_visibility="private", **INTERACTIVE)
+            for control in (task, method):
+                control.change(user_errors(chosen, ctx.redact), [task, method],
+                               [stage_digits, features, accuracy, note_digits],
+                               api_visibility="private", **INTERACTIVE)
 
 
 def stage_slider(count: int, elem_id: str) -> gr.Slider:
