@@ -15,9 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ship() {  # ship OUT NAME: copy OUT/NAME.{safetensors,json} into checkpoints/NAME.*
-  mkdir -p "checkpoints/$(dirname "$2")"
-  cp "$1/$2.safetensors" "$1/$2.json" "checkpoints/$(dirname "$2")/"
+ship() {  # ship OUT NAME: copy OUT's NAME (weights, JSON, timeline) into checkpoints/, list it
+  python -m hw3lab.devtools.ship "$1" "$2"
 }
 start_from() {  # start_from FROM TO TASK: put TASK's source-only model into TO before ADDA
   mkdir -p "$2/digits"  # or the mean teacher, which start from it
@@ -33,12 +32,12 @@ python -m train.source_only --data /work/shared/hw3_data --source svhn --target 
 ship runs/exp/so_su_z_s0 digits/svhn-usps-source_only
 
 # -- digits: DANN
-python -m train.dann --data /work/shared/hw3_data --source usps --target mnistm --out runs/exp/dann_um_z_s0 --state-dir runs/exp/dann_um_z_s0/state --threads 1 --no-progress --augment --seed 0
-ship runs/exp/dann_um_z_s0 digits/usps-mnistm-dann
-python -m train.dann --data /work/shared/hw3_data --source mnistm --target svhn --out runs/exp/dann_ms_z --state-dir runs/exp/dann_ms_z/state --threads 1 --no-progress --augment
-ship runs/exp/dann_ms_z digits/mnistm-svhn-dann
-python -m train.dann --data /work/shared/hw3_data --source svhn --target usps --out runs/exp/dann_su_l03_s0 --state-dir runs/exp/dann_su_l03_s0/state --threads 1 --no-progress --augment --max-lambda 0.3 --seed 0
-ship runs/exp/dann_su_l03_s0 digits/svhn-usps-dann
+python -m train.dann --data /work/shared/hw3_data --source usps --target mnistm --out runs/timelines/dann-um --state-dir runs/timelines/dann-um/state --threads 1 --no-progress --augment --seed 0
+ship runs/timelines/dann-um digits/usps-mnistm-dann
+python -m train.dann --data /work/shared/hw3_data --source mnistm --target svhn --out runs/timelines/dann-ms --state-dir runs/timelines/dann-ms/state --threads 1 --no-progress --augment
+ship runs/timelines/dann-ms digits/mnistm-svhn-dann
+python -m train.dann --data /work/shared/hw3_data --source svhn --target usps --out runs/timelines/dann-su --state-dir runs/timelines/dann-su/state --threads 1 --no-progress --augment --max-lambda 0.3 --seed 0
+ship runs/timelines/dann-su digits/svhn-usps-dann
 
 # -- digits: ADDA (from the source-only model)
 start_from runs/exp/so_um_z_s0 runs/exp/adda_um_z_s0 usps-mnistm
@@ -52,15 +51,15 @@ python -m train.adda --data /work/shared/hw3_data --source svhn --target usps --
 ship runs/exp/adda_su_z_iwnobs digits/svhn-usps-adda
 
 # -- digits: the mean teacher (from the source-only model)
-start_from runs/exp/so_um_z_s0 runs/band/seed0 usps-mnistm
-python -m train.mean_teacher --data /work/shared/hw3_data --source usps --target mnistm --seed 0 --out runs/band/seed0 --state-dir runs/band/seed0/state --threads 1 --no-progress
-ship runs/band/seed0 digits/usps-mnistm-mean_teacher
-start_from runs/exp/so_ms_z runs/band/seed0 mnistm-svhn
-python -m train.mean_teacher --data /work/shared/hw3_data --source mnistm --target svhn --seed 0 --out runs/band/seed0 --state-dir runs/band/seed0/state --threads 1 --no-progress
-ship runs/band/seed0 digits/mnistm-svhn-mean_teacher
-start_from runs/exp/so_su_z_s0 runs/band/seed0 svhn-usps
-python -m train.mean_teacher --data /work/shared/hw3_data --source svhn --target usps --seed 0 --out runs/band/seed0 --state-dir runs/band/seed0/state --threads 1 --no-progress
-ship runs/band/seed0 digits/svhn-usps-mean_teacher
+start_from runs/exp/so_um_z_s0 runs/tex/seed0 usps-mnistm
+python -m train.mean_teacher --data /work/shared/hw3_data --source usps --target mnistm --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
+ship runs/tex/seed0 digits/usps-mnistm-mean_teacher
+start_from runs/exp/so_ms_z runs/tex/seed0 mnistm-svhn
+python -m train.mean_teacher --data /work/shared/hw3_data --source mnistm --target svhn --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
+ship runs/tex/seed0 digits/mnistm-svhn-mean_teacher
+start_from runs/exp/so_su_z_s0 runs/tex/seed0 svhn-usps
+python -m train.mean_teacher --data /work/shared/hw3_data --source svhn --target usps --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
+ship runs/tex/seed0 digits/svhn-usps-mean_teacher
 
 # -- digits: target-only (the upper bound)
 python -m train.target_only --data /work/shared/hw3_data --source usps --target mnistm --augment --seed 0 --out runs/fair/to-seed0 --state-dir runs/fair/to-seed0/state --threads 1 --no-progress
