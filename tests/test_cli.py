@@ -177,6 +177,18 @@ def test_the_default_recipe_is_the_shipped_one(name: str, tmp_path: Path, tiny_d
         k: v for k, v in shipped.items() if k not in length}
 
 
+def test_the_vae_cli_defaults_to_the_shipped_network_and_precision(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The recipe's dictionary leaves out the network's width and the precision: the VAE's
+    defaults must give the shipped ones too (``--recipe homework`` the homework's width)."""
+    shipped = json.loads((REPO / "checkpoints" / "vae.json").read_text())
+    assert vae.WIDTHS["shipped"] == shipped["width"]
+    assert vae.WIDTHS["homework"] == 1.0
+    with pytest.raises(SystemExit):
+        vae.main(["--help"])
+    assert f"(default: {shipped['precision']};" in " ".join(capsys.readouterr().out.split())
+
+
 @pytest.mark.slow
 def test_resume_after_an_interruption(tmp_path: Path, tiny_data: Path,
                                       capsys: pytest.CaptureFixture) -> None:

@@ -84,10 +84,36 @@ def take(url: str, out: Path, work: Path) -> None:
         page.locator("#vg-tooltip-element.visible").wait_for()
         shoot("tsne.png")
 
+        stage_sliders(page, shoot)
+
         open_tab(page, "Models")
         page.locator("#model-cards").get_by_text("digits/usps-mnistm-dann").first.wait_for()
         shoot("models.png")
         browser.close()
+
+
+# the Training tab's sub-tabs: (tab name, stage slider, a picture that changes with the stage)
+STAGE_SLIDERS = (("VAE", "vae-timeline-stage", "#vae-timeline-faces"),
+                 ("GAN", "gan-timeline-stage", "#gan-timeline-faces"),
+                 ("Domain adaptation", "digits-timeline-stage", None))
+
+
+def stage_sliders(page, shoot) -> None:  # noqa: ANN001 - a Playwright page, a callback
+    """Each stage slider of the Training tab moved to its middle stage, where its model's run
+    recorded a timeline (``training-NAME.png``)."""
+    open_tab(page, "Training")
+    for tab, slider_id, picture in STAGE_SLIDERS:
+        page.get_by_role("tab", name=tab, exact=True).last.click()  # the sub-tab, after the top
+        slider = page.locator(f"#{slider_id} input[type=range]")
+        if slider.is_disabled():
+            print(f"no timeline for the Training tab's {tab}: no screenshot", flush=True)
+            continue
+        before = picture and image_source(page, picture)
+        slider.fill(str(round(float(slider.get_attribute("max")) / 2)))
+        if picture:
+            changed_source(page, picture, before)
+        page.wait_for_timeout(1_000)  # the charts redraw with the picture
+        shoot(f"training-{slider_id.split('-')[0]}.png")
 
 
 def first_views(page, shoot) -> None:  # noqa: ANN001 - a Playwright page, a callback

@@ -52,9 +52,9 @@ class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def training_parser(description: str) -> cli.ArgumentParser:
+def training_parser(description: str, precision: str = "auto") -> cli.ArgumentParser:
     """A parser with the options every training run takes (the recipe's come from
-    :func:`add_config`)."""
+    :func:`add_config`); ``precision`` is the model's default (fp32 where bf16 does not pay)."""
     parser = cli.ArgumentParser(description=description, formatter_class=_DefaultsHelp)
     parser.add_argument("--data", help="hw3_data folder (default: $HW3_DATA, else ./hw3_data)")
     parser.add_argument("--out", type=Path, help="checkpoint folder (default: checkpoints/; "
@@ -66,9 +66,9 @@ def training_parser(description: str) -> cli.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, help="CPU threads (default: $HW3LAB_THREADS or "
                         "every core)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="bf16 autocast or fp32 (default auto: bf16 on GPUs and CPUs "
-                        "with native bf16, fp32 elsewhere; weights stay fp32)")
+    parser.add_argument("--precision", choices=PRECISIONS, default=precision,
+                        help=f"bf16 autocast or fp32 (default: {precision}; auto: bf16 on GPUs "
+                        "and CPUs with native bf16, fp32 elsewhere; weights stay fp32)")
     parser.add_argument("--time-budget", type=float, metavar="SECONDS",
                         help="stop after the epoch in which this many seconds have passed, "
                         "save, and write the checkpoint")
