@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         nets = DigitNets(Extractor(), Predictor())
         metadata = load_modules(path, nets.modules())
+        nets.extractor.follow(metadata)
         train = load_labelled(target, "train", root, device)
         score = accuracy_of(nets, train, bool(metadata.get("grey", True)))
         print(f"| {task_name(source, target)} | {args.method} | {100 * score:.2f} |", flush=True)

@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from hw3lab.models import Classifier, Decoder, Discriminator, Encoder, Extractor, Generator
+from hw3lab.models.digits import standardize_images
 
 _WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 _BATCHNORM = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -139,13 +140,15 @@ class FastChain(nn.Module):
     """A fused chain (decoder, generator, discriminator, extractor) with the original's output
     shape: flat features come back flat, images as (N, C, H, W)."""
 
-    def __init__(self, layers: list[nn.Module], side: int, flatten: bool = False) -> None:
+    def __init__(self, layers: list[nn.Module], side: int, flatten: bool = False,
+                 standardize: bool = False) -> None:
         super().__init__()
         self.body = _fuse(layers, side)
         self.flatten = flatten
+        self.standardize = standardize  # the extractor's input standardisation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.body(x)
+        out = self.body(standardize_images(x) if self.standardize else x)
         return out.flatten(1) if self.flatten else out
 
 
@@ -171,7 +174,8 @@ class FastDiscriminator(FastChain):
 
 def fast_extractor(extractor: Extractor, side: int = 28) -> FastChain:
     """Digits (N, 3, 28, 28) -> (N, 512) features, like ``extractor``."""
-    return FastChain(_leaves(extractor.extract), side, flatten=True)
+    return FastChain(_leaves(extractor.extract), side, flatten=True,
+                     standardize=extractor.standardize)
 
 
 class FastClassifier(nn.Module):

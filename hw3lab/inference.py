@@ -263,6 +263,7 @@ class ModelStore:
                                       f"{few(methods) or 'none'}{how}")
             extractor = Extractor()
             metadata = self._load(path, {"extractor": extractor})
+            extractor.follow(metadata)
             # As recorded when trained (ADDA: source-only's file), loaded once for both.
             shared = metadata.get("predictor_from")
             predictor = self._predictor(self.directory / shared if shared else path)

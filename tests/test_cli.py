@@ -204,3 +204,21 @@ def test_resume_after_an_interruption(tmp_path: Path, tiny_data: Path,
     assert [m["epoch"] for m in resumed if "epoch" in m] == [2, 3]
     log = (tmp_path / "runs" / "usps-mnistm-dann-seed0.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in log] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_a_standardized_source_model_passes_its_input_recipe_to_the_mean_teacher(
+        tmp_path: Path, tiny_data: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = [*_common(tmp_path, tiny_data), "--source", "usps", "--target", "mnistm"]
+    source_only.main([*argv, "--standardize"])
+    mean_teacher.main(argv)
+    capsys.readouterr()
+    store = ModelStore(tmp_path / "ckpt", "cpu")
+    for method in ("source_only", "mean_teacher"):
+        model = store.digits("usps", "mnistm", method)
+        assert model.metadata["standardize"] is True and model.extractor.standardize
+        assert model.fast.standardize
+    source_only.main([*_common(tmp_path / "plain", tiny_data), "--source", "usps", "--target",
+                      "mnistm"])
+    plain = ModelStore(tmp_path / "plain" / "ckpt", "cpu").digits("usps", "mnistm", "source_only")
+    assert plain.metadata["standardize"] is False and not plain.fast.standardize

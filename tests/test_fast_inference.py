@@ -73,3 +73,12 @@ def test_gan_and_digit_extractor() -> None:
     predictor = trained_looking(Predictor())
     features = torch.randn(4, 512)
     close(FastClassifier(predictor)(features), predictor(features))
+
+
+@torch.inference_mode()
+def test_a_standardizing_extractor_stays_standardizing_when_fused() -> None:
+    extractor = trained_looking(Extractor(standardize=True))
+    digits = torch.rand(4, 3, 28, 28) * 2 - 1
+    fast = fast_extractor(extractor)
+    close(fast(digits), extractor(digits))
+    close(fast(digits * 0.3 - 0.2), extractor(digits))  # brightness and contrast removed

@@ -20,6 +20,7 @@ from hw3lab.models import (
     kl_divergence,
     reverse_gradient,
 )
+from hw3lab.models.digits import standardize_images
 from tests import homework_reference as hw
 
 
@@ -136,3 +137,19 @@ def test_homework_kl_weight_schedule() -> None:
     assert weight(0.01) == pytest.approx(1e-5 / 1e-4)
     assert weight(0.005) == pytest.approx(0.4)
     assert weight(0.01) > weight(0.014) > weight(0.02)
+
+
+@torch.inference_mode()
+def test_input_standardization_removes_brightness_and_contrast_and_holds_no_weights() -> None:
+    digits = torch.rand(5, 3, 28, 28) * 2 - 1
+    flat = standardize_images(digits).flatten(1)
+    assert torch.allclose(flat.mean(1), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(flat.std(1, correction=0), torch.ones(5), atol=1e-3)
+    dimmer = digits * torch.tensor([0.2, 0.5, 1.0, 2.0, 0.7]).view(-1, 1, 1, 1) + 0.3
+    plain, standardizing = Extractor().eval(), Extractor(standardize=True).eval()
+    standardizing.load_state_dict(plain.state_dict(), strict=True)  # the homework's weights
+    assert torch.allclose(standardizing(dimmer), standardizing(digits), atol=1e-4)
+    assert not torch.allclose(plain(dimmer), plain(digits), atol=1e-2)
+    assert not Extractor().standardize
+    assert Extractor().follow({"standardize": True}).standardize
+    assert not Extractor(standardize=True).follow({}).standardize  # older checkpoints: off

@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
             run.timeline_path,
             partial(teacher_stage, probe, copy.deepcopy(student), run, config.grey)))
         save_digits(setup, run, source, target, "mean_teacher", student.modules(),
-                    {"grey": config.grey, "adabn": config.adapt_bn, "history": history,
+                    {"grey": config.grey, "standardize": student.extractor.standardize,
+                     "adabn": config.adapt_bn, "history": history,
                      "started_from": f"digits/{start.name}",
                      "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout,
                                                "selection": "last epoch's teacher"}},

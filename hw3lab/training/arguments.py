@@ -38,6 +38,9 @@ DIGIT_HELP = {
     "grey": "grey inputs (default: whenever a colour domain is involved)",
     "augment": "randomly zoom, rotate, shift and invert training batches (not in the "
                "homework's recipe; see hw3lab.data.transforms.augment_digits)",
+    "standardize": "standardise each input image to zero mean and unit variance (not in the "
+                   "homework's recipe; see hw3lab.models.digits.standardize_images; a mean "
+                   "teacher started from this model keeps it)",
 }
 DIGIT_PER_TASK = ("batch_size", "grey")
 Config = TypeVar("Config")

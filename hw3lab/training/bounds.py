@@ -21,12 +21,12 @@ def train_classifier(setup: TrainingSetup, method: str, source: str, target: str
     the held-out part, write and measure its checkpoint; return the model."""
     train, val = setup.train_val(source if method == "source_only" else target, holdout)
     torch.manual_seed(setup.seed)
-    nets = DigitNets(Extractor(), Predictor()).to(setup.device)
+    nets = DigitNets(Extractor(config.standardize), Predictor()).to(setup.device)
     run = setup.run(run_name(source, target, method, setup.seed), nets.modules(),
                     {"classifier": classifier_optimizer(nets, config.lr)})
     history = print_metrics(train_supervised(run, nets, train, val, config))
     save_digits(setup, run, source, target, method, nets.modules(),
-                {"grey": config.grey, "history": history,
+                {"grey": config.grey, "standardize": config.standardize, "history": history,
                  "recipe": vars(config) | {"optimizer": "Adam",
                                                                 "holdout": holdout},
                  **metadata})
@@ -39,5 +39,5 @@ def saved_source_model(setup: TrainingSetup, source: str, target: str) -> DigitN
     if not path.is_file():
         return None
     nets = DigitNets(Extractor(), Predictor())  # drawn, then replaced: keeps the seed's stream
-    load_modules(path, nets.modules())
+    nets.extractor.follow(load_modules(path, nets.modules()))
     return nets.to(setup.device)

@@ -25,6 +25,7 @@ class SupervisedConfig:
     batch_size: int = 256
     grey: bool = True
     augment: bool = False
+    standardize: bool = False
 
 
 def classifier_optimizer(nets: DigitNets, lr: float) -> torch.optim.Adam:
