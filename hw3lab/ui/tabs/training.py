@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -25,99 +26,127 @@ from hw3lab.lab.timelines import (
 from hw3lab.ui.widgets import INTERACTIVE, checked_by_callback, interactive_plot, shown, user_errors
 
 
-def build(ctx: LabContext) -> None:
-    """The Training tab, its views held by one :class:`Timelines` for this lab."""
-    timelines = Timelines(ctx)
-    counts = timelines.stage_counts()
+@dataclass
+class TimelineTab:
+    """What every sub-tab needs: this lab's :class:`Timelines`, each run's stage count, and
+    the helpers that turn a timeline operation into a callback or a first view."""
 
-    def bound(function: Callable[..., Any]) -> Callable[..., Any]:
-        callback = user_errors(functools.partial(function, timelines), ctx.redact)
+    ctx: LabContext
+    timelines: Timelines
+    counts: dict[str, int]
+
+    def bound(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """``function`` of this lab's timelines as a callback (user errors shown as such)."""
+        callback = user_errors(functools.partial(function, self.timelines), self.ctx.redact)
         callback.__name__ = function.__name__
         return callback
 
-    def first_view(function: Callable[..., Any], *args: Any) -> tuple:
-        """The view the tab opens on, built at start-up (none where there is no timeline:
+    def first_view(self, function: Callable[..., Any], *args: Any) -> tuple:
+        """The view a sub-tab opens on, built at start-up (none where there is no timeline:
         the note says why)."""
         try:
-            return function(timelines, *args)
+            return function(self.timelines, *args)
         except UserInputError:
             return ()
 
-    def note(run: str, caption: str) -> str:
-        return caption or f"*{ctx.redact(timelines.missing(run))}*"
+    def note(self, run: str, caption: str) -> str:
+        return caption or f"*{self.ctx.redact(self.timelines.missing(run))}*"
 
+
+FIRST_DIGITS_RUN = f"{TASK_NAMES[0]} dann"
+# each sub-tab's id, by the run its first view shows, in the order of the tabs
+SUB_TABS = {"vae": "training-vae", "gan": "training-gan", FIRST_DIGITS_RUN: "training-digits"}
+
+
+def build(ctx: LabContext) -> None:
+    """The Training tab, its views held by one :class:`Timelines` for this lab; it opens on
+    the first sub-tab whose run recorded a timeline."""
+    timelines = Timelines(ctx)
+    tab = TimelineTab(ctx, timelines, timelines.stage_counts())
     gr.Markdown("Each shipped run recorded what its model made of a fixed set of test inputs "
                 "as it trained. Move a stage slider to see the model at that epoch.")
-    first = f"{TASK_NAMES[0]} dann"
-    # the Training tab opens on the first model whose run recorded a timeline
-    opening = next((tab for run, tab in (("vae", "training-vae"), ("gan", "training-gan"),
-                                          (first, "training-digits")) if counts.get(run)),
-                   "training-vae")
+    opening = next((id_ for run, id_ in SUB_TABS.items() if tab.counts.get(run)),
+                   SUB_TABS["vae"])
     with gr.Tabs(selected=opening):
-        with gr.Tab("VAE", id="training-vae"):
-            stage_vae = stage_slider(counts.get("vae", 0), "vae-timeline-stage")
-            attribute = checked_by_callback(gr.Dropdown(
-                list(FACE_ATTRIBUTES), value=FACE_ATTRIBUTES[0], label="Colour by"))
-            chart, decoded, caption = first_view(vae_timeline, 0) or (None, None, "")
-            note_vae = gr.Markdown(note("vae", caption))
-            with gr.Row():
-                latent_plot = interactive_plot("Latent means of the fixed test faces (hover: the "
-                                               "face)", value=chart, elem_id="vae-timeline-plot")
-            faces = shown("Fixed latents decoded at this stage", value=decoded,
-                          elem_id="vae-timeline-faces")
-            stage_vae.change(bound(vae_timeline), [stage_vae, attribute],
-                             [latent_plot, faces, note_vae], api_name="vae_timeline", **INTERACTIVE)
-            attribute.change(bound(vae_timeline), [stage_vae, attribute],
-                             [latent_plot, faces, note_vae], api_visibility="private",
-                             **INTERACTIVE)
-        with gr.Tab("GAN", id="training-gan"):
-            stage_gan = stage_slider(counts.get("gan", 0), "gan-timeline-stage")
-            picture, curves, caption = first_view(gan_timeline, 0) or (None, None, "")
-            note_gan = gr.Markdown(note("gan", caption))
-            with gr.Row():
-                faces_gan = shown("The same noise at this stage", value=picture,
-                                  elem_id="gan-timeline-faces")
-                realness = interactive_plot("Realness while training", value=curves,
-                                            elem_id="gan-timeline-curves")
-            stage_gan.change(bound(gan_timeline), stage_gan, [faces_gan, realness, note_gan],
-                             api_name="gan_timeline", **INTERACTIVE)
-            animate = gr.Button("Play the whole run")
-            animation = gr.Image(label="The whole run (GIF)", interactive=False,
-                                 elem_id="gan-timeline-animation")
-            animate.click(bound(gan_animation), None, animation, api_name="gan_timeline_animation",
-                          **INTERACTIVE)
-        with gr.Tab("Domain adaptation", id="training-digits"):
-            with gr.Row():
-                task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
-                                                       label="Task"))
-                method = checked_by_callback(gr.Dropdown(list(TIMELINE_METHODS), value="dann",
-                                             label="Method"))
-            stage_digits = stage_slider(counts.get(first, 0), "digits-timeline-stage")
-            chart, curves, caption = first_view(digits_timeline, TASK_NAMES[0], "dann", 0) or (
-                None, None, "")
-            note_digits = gr.Markdown(note(first, caption))
-            with gr.Row():
-                features = interactive_plot("Features of the fixed test digits", value=chart,
-                                            elem_id="digits-timeline-plot")
-                accuracy = interactive_plot("Accuracy while training", value=curves,
-                                            elem_id="digits-timeline-curves")
-            stage_digits.change(bound(digits_timeline), [task, method, stage_digits],
-                                [features, accuracy, note_digits], api_name="digits_timeline",
-                                **INTERACTIVE)
+        with gr.Tab("VAE", id=SUB_TABS["vae"]):
+            vae_stages(tab)
+        with gr.Tab("GAN", id=SUB_TABS["gan"]):
+            gan_stages(tab)
+        with gr.Tab("Domain adaptation", id=SUB_TABS[FIRST_DIGITS_RUN]):
+            digits_stages(tab)
 
-            def chosen(task: Any, method: Any) -> tuple:
-                """Another run: its first stage, and its stage slider over its own stages."""
-                run = f"{task} {method}"
-                count = counts.get(run, 0)
-                slider = gr.Slider(maximum=max(count - 1, 1), value=0, interactive=count > 1)
-                if not count:
-                    return slider, None, None, note(run, "")
-                return slider, *digits_timeline(timelines, task, method, 0)
 
-            for control in (task, method):
-                control.change(user_errors(chosen, ctx.redact), [task, method],
-                               [stage_digits, features, accuracy, note_digits],
-                               api_visibility="private", **INTERACTIVE)
+def vae_stages(tab: TimelineTab) -> None:
+    """A stage slider over the VAE's latent t-SNE, coloured by an attribute, and its decoded
+    fixed latents."""
+    stage = stage_slider(tab.counts.get("vae", 0), "vae-timeline-stage")
+    attribute = checked_by_callback(gr.Dropdown(
+        list(FACE_ATTRIBUTES), value=FACE_ATTRIBUTES[0], label="Colour by"))
+    chart, decoded, caption = tab.first_view(vae_timeline, 0) or (None, None, "")
+    note = gr.Markdown(tab.note("vae", caption))
+    with gr.Row():
+        latent_plot = interactive_plot("Latent means of the fixed test faces (hover: the face)",
+                                       value=chart, elem_id="vae-timeline-plot")
+    faces = shown("Fixed latents decoded at this stage", value=decoded,
+                  elem_id="vae-timeline-faces")
+    stage.change(tab.bound(vae_timeline), [stage, attribute], [latent_plot, faces, note],
+                 api_name="vae_timeline", **INTERACTIVE)
+    attribute.change(tab.bound(vae_timeline), [stage, attribute], [latent_plot, faces, note],
+                     api_visibility="private", **INTERACTIVE)
+
+
+def gan_stages(tab: TimelineTab) -> None:
+    """A stage slider over the GAN's faces of fixed noise, beside the realness curves, and
+    the whole run as a GIF."""
+    stage = stage_slider(tab.counts.get("gan", 0), "gan-timeline-stage")
+    picture, curves, caption = tab.first_view(gan_timeline, 0) or (None, None, "")
+    note = gr.Markdown(tab.note("gan", caption))
+    with gr.Row():
+        faces = shown("The same noise at this stage", value=picture, elem_id="gan-timeline-faces")
+        realness = interactive_plot("Realness while training", value=curves,
+                                    elem_id="gan-timeline-curves")
+    stage.change(tab.bound(gan_timeline), stage, [faces, realness, note],
+                 api_name="gan_timeline", **INTERACTIVE)
+    animate = gr.Button("Play the whole run")
+    animation = gr.Image(label="The whole run (GIF)", interactive=False,
+                         elem_id="gan-timeline-animation")
+    animate.click(tab.bound(gan_animation), None, animation, api_name="gan_timeline_animation",
+                  **INTERACTIVE)
+
+
+def digits_stages(tab: TimelineTab) -> None:
+    """A task and method, and a stage slider over the features of fixed test digits (t-SNE by
+    class and by domain), beside the accuracy curves."""
+    with gr.Row():
+        task = checked_by_callback(gr.Dropdown(list(TASK_NAMES), value=TASK_NAMES[0],
+                                               label="Task"))
+        method = checked_by_callback(gr.Dropdown(list(TIMELINE_METHODS), value="dann",
+                                                 label="Method"))
+    stage = stage_slider(tab.counts.get(FIRST_DIGITS_RUN, 0), "digits-timeline-stage")
+    chart, curves, caption = tab.first_view(digits_timeline, TASK_NAMES[0], "dann", 0) or (
+        None, None, "")
+    note = gr.Markdown(tab.note(FIRST_DIGITS_RUN, caption))
+    with gr.Row():
+        features = interactive_plot("Features of the fixed test digits", value=chart,
+                                    elem_id="digits-timeline-plot")
+        accuracy = interactive_plot("Accuracy while training", value=curves,
+                                    elem_id="digits-timeline-curves")
+    stage.change(tab.bound(digits_timeline), [task, method, stage], [features, accuracy, note],
+                 api_name="digits_timeline", **INTERACTIVE)
+
+    def chosen(task: Any, method: Any) -> tuple:
+        """Another run: its first stage, and its stage slider over its own stages."""
+        run = f"{task} {method}"
+        count = tab.counts.get(run, 0)
+        slider = gr.Slider(maximum=max(count - 1, 1), value=0, interactive=count > 1)
+        if not count:
+            return slider, None, None, tab.note(run, "")
+        return slider, *digits_timeline(tab.timelines, task, method, 0)
+
+    for control in (task, method):
+        control.change(user_errors(chosen, tab.ctx.redact), [task, method],
+                       [stage, features, accuracy, note], api_visibility="private",
+                       **INTERACTIVE)
 
 
 def stage_slider(count: int, elem_id: str) -> gr.Slider:
