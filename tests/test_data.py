@@ -188,3 +188,25 @@ def test_face_round_trip_and_flip() -> None:
     flipped = horizontal_flip(x, torch.Generator().manual_seed(0))
     for original, result in zip(x, flipped, strict=True):
         assert torch.equal(result, original) or torch.equal(result, original.flip(-1))
+
+
+def test_shear_slants_a_bar_and_stroke_changes_its_width_and_both_off_change_nothing() -> None:
+    bar = torch.zeros(8, 1, 28, 28)
+    bar[..., 4:24, 13:15] = 1.0  # a vertical stroke, two pixels wide
+    fixed = {"zoom": (1, 1), "degrees": 0, "shift": 0, "invert": 0}
+    plain = augment_digits(bar, torch.Generator().manual_seed(5), **fixed)
+    off = augment_digits(bar, torch.Generator().manual_seed(5), **fixed, shear=0, stroke=0)
+    torch.testing.assert_close(off, plain, atol=0, rtol=0)  # and the same random stream
+
+    def column(images: torch.Tensor, row: int) -> torch.Tensor:  # the stroke's centre column
+        weights = images[:, 0, row]
+        return (weights * torch.arange(28.0)).sum(1) / weights.sum(1)
+
+    slanted = augment_digits(bar, torch.Generator().manual_seed(5), **fixed, shear=0.4)
+    lean = column(slanted, 6) - column(slanted, 21)
+    assert lean.abs().max() > 2 and (lean > 0).any() and (lean < 0).any()
+    assert (column(plain, 6) - column(plain, 21)).abs().max() < 0.1
+
+    restroked = augment_digits(bar, torch.Generator().manual_seed(5), **fixed, stroke=1.0)
+    width = (restroked[:, 0, 14] > 0.5).sum(1)  # the stroke's width in the middle row
+    assert set(width.tolist()) == {0, 4}  # eroded away (2 - 2) or dilated (2 + 2)

@@ -54,6 +54,10 @@ HELP = {
     "centroid_weight": "weight of the cross-entropy towards SHOT's nearest-centroid "
                        "pseudo-labels (running class centroids of the teacher's target "
                        "features) on every target view (0: off)",
+    "shear": "the student's augmented views (source and target) slant by a random shear of up "
+             "to this (0.3: about 17 degrees; 0: off)",
+    "stroke": "share of the student's augmented views whose strokes get a pixel thicker or "
+              "thinner (0: off)",
 }
 
 

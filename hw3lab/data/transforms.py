@@ -67,8 +67,11 @@ def uses_grey(domains: tuple[str, ...] | list[str]) -> bool:
 
 def augment_digits(images: torch.Tensor, generator: torch.Generator,
                    zoom: tuple[float, float] = (0.65, 1.35), degrees: float = 12.0,
-                   shift: float = 0.1, invert: float = 0.5) -> torch.Tensor:
-    """Random zoom, rotation, shift and polarity inversion of a (N, C, H, W) batch in [0, 1].
+                   shift: float = 0.1, invert: float = 0.5, shear: float = 0.0,
+                   stroke: float = 0.0) -> torch.Tensor:
+    """Random zoom, rotation, shift and polarity inversion of a (N, C, H, W) batch in [0, 1];
+    optionally a horizontal shear and a changed stroke width (both off by default, and then
+    the generator's stream is the same as without them).
 
     Why these: the digit domains differ in exactly these ways. USPS digits fill the frame,
     MNIST-M's sit in a 20-pixel box and SVHN's share it with their neighbours, so the zoom goes
@@ -86,20 +89,40 @@ def augment_digits(images: torch.Tensor, generator: torch.Generator,
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     theta = torch.stack([torch.stack([cos, -sin, uniform(-shift, shift)], 1),
                          torch.stack([sin, cos, uniform(-shift, shift)], 1)], 1)
+    if shear > 0:  # sample x + s y: a slant of up to atan(shear), as handwriting leans
+        theta[:, 0, 1] += uniform(-shear, shear) * scale
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     moved = F.grid_sample(images, grid, padding_mode="border", align_corners=False)
+    if stroke > 0:
+        moved = restroked(moved, generator, stroke)
     flip = (torch.rand(n, device=device, generator=generator) < invert).view(-1, 1, 1, 1)
     return torch.where(flip, 1.0 - moved, moved)
 
 
+def restroked(images: torch.Tensor, generator: torch.Generator, share: float) -> torch.Tensor:
+    """A random ``share`` of a (N, C, H, W) batch in [0, 1] with its bright structures grown
+    (a 3x3 grey dilation) or shrunk (erosion), half each: a digit's strokes get a pixel
+    thicker on each side or thinner whatever its polarity, as pen and font widths vary (USPS's
+    handwriting is thin beside SVHN's print)."""
+    n = images.shape[0]
+    picked = torch.rand(n, device=images.device, generator=generator) < share
+    grow = torch.rand(n, device=images.device, generator=generator) < 0.5
+    dilated = F.max_pool2d(images, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-images, 3, stride=1, padding=1)
+    changed = torch.where(grow.view(-1, 1, 1, 1), dilated, eroded)
+    return torch.where(picked.view(-1, 1, 1, 1), changed, images)
+
+
 def digits_for_model(images: torch.Tensor, grey: bool,
-                     augment_with: torch.Generator | None = None) -> torch.Tensor:
+                     augment_with: torch.Generator | None = None,
+                     **augment_options: float) -> torch.Tensor:
     """(N, C, 28, 28) uint8 -> (N, 3, 28, 28) float in [-1, 1], the homework's DANN recipe:
     grey (if ``grey``), Normalize(0.5, 0.5), replicated to 3 channels. With a generator,
-    training batches are first augmented by :func:`augment_digits`."""
+    training batches are first augmented by :func:`augment_digits` (with
+    ``augment_options``)."""
     x = to_unit_float(images)
     x = to_grey(x) if grey else x
-    x = augment_digits(x, augment_with) if augment_with is not None else x
+    x = augment_digits(x, augment_with, **augment_options) if augment_with is not None else x
     return to_three_channels(normalize_half(x))
 
 

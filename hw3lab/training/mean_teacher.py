@@ -59,6 +59,8 @@ class MeanTeacherConfig:
     source_texture: float = 0.5  # share of source images given an MNIST-M-like texture
     im_weight: float = 0.0  # SHOT's information maximisation on the student's target views
     centroid_weight: float = 0.0  # SHOT's nearest-centroid pseudo-labels on every target view
+    shear: float = 0.0  # the student's views slant by up to atan(shear) (augment_digits)
+    stroke: float = 0.0  # share of the student's views with thicker or thinner strokes
 
 
 def textured(images: torch.Tensor, generator: torch.Generator, share: float,
@@ -176,10 +178,11 @@ def mean_teacher_step(student: DigitNets, teacher: DigitNets, source: torch.Tens
                                                   centroids)
     if augment_with is not None and config.source_texture > 0:
         source = textured(source, augment_with, config.source_texture)
+    views = {"shear": config.shear, "stroke": config.stroke}
     source_log_probs = student.predictor(student.extractor(
-        digits_for_model(source, config.grey, augment_with))).float()
+        digits_for_model(source, config.grey, augment_with, **views))).float()
     target_log_probs = student.predictor(student.extractor(
-        digits_for_model(target, config.grey, augment_with))).float()
+        digits_for_model(target, config.grey, augment_with, **views))).float()
     source_loss = F.nll_loss(source_log_probs, labels)
     target_loss = (F.nll_loss(target_log_probs, pseudo, reduction="none") * mask).mean()
     balance = balance_penalty(target_log_probs, config.prior_band)
