@@ -32,7 +32,7 @@ from hw3lab.training.digits import HOLDOUT, Labelled, holdout, load_labelled
 
 DRY_RUN_IMAGES = 96
 COMMON_HELP = {"epochs": "training epochs", "lr": "Adam learning rate"}
-# The digit recipes' shared fields (Supervised, Dann and AddaConfig).
+# The digit recipes' shared fields (Supervised, Dann and AddaConfig; standardize: Supervised only).
 DIGIT_HELP = {
     "batch_size": "default: 64 when the task involves USPS, else 256 (the homework)",
     "grey": "grey inputs (default: whenever a colour domain is involved)",
