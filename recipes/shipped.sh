@@ -69,10 +69,9 @@ ship runs/fair/to-seed0 digits/mnistm-svhn-target_only
 python -m train.target_only --data /work/shared/hw3_data --source svhn --target usps --augment --seed 0 --out runs/fair/to-seed0 --state-dir runs/fair/to-seed0/state --threads 1 --no-progress
 ship runs/fair/to-seed0 digits/svhn-usps-target_only
 
-# -- the VAE (width 0.25): stopped by its time budget in epoch 78, then resumed to epoch 100
-# python -m train.vae --data ../shared/hw3_data --threads 1 --width 0.25 --precision fp32 --time-budget 6300 --out runs/out-vae --no-progress
-python -m train.vae --data ../shared/hw3_data --threads 1 --width 0.25 --precision fp32 --out runs/out-vae --no-progress --resume
-ship runs/out-vae vae
+# -- the VAE (width 0.25, fp32: train.vae's default recipe), one run from scratch with its timeline
+python -m train.vae --data ../shared/hw3_data --threads 1 --state-dir runs/vae-timeline --out runs/vae-timeline/out --no-progress --time-budget 9000
+ship runs/vae-timeline/out vae
 
 # -- the face-attribute classifier (judges generated faces; the lab's attribute readings)
 python -m train.attributes --data ../shared/hw3_data --threads 1 --out runs/out-attr --no-progress
@@ -95,7 +94,7 @@ ship runs/out-attr attributes
 python -m train.gan --data ../shared/hw3_data --threads 1 --lr 2e-4 --epochs 80 --r1 0.01 --mode-seeking 1.0 --snapshot-every 2 --state-dir runs/gan-const --ship-epoch 64 --out checkpoints --no-progress
 
 # -- derived files (they read the checkpoints above)
-python -m hw3lab.analysis.latents --data ../shared/hw3_data
+python -m hw3lab.analysis.latents --data /work/shared/hw3_data
 python -m hw3lab.analysis.gan_directions
 # the precomputed default t-SNE views in checkpoints/tsne/ (no JSON of their own):
 python -m hw3lab.lab.tsne_rebuild --data ../shared/hw3_data
