@@ -15,10 +15,13 @@ system, all threads) and the median wall time. Target: under 100 ms of server CP
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import tempfile
 from pathlib import Path
+
+from safetensors import safe_open
 
 from bench.cpu_per_request import measure
 from bench.light_client import LightClient
@@ -29,6 +32,13 @@ from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS
 
 TARGET_MS = 100.0
 TASK = "usps->mnistm"
+
+
+def stage_count(checkpoints: Path, checkpoint: str) -> int:
+    """How many stages the timeline named in ``checkpoint``'s JSON holds."""
+    record = json.loads((checkpoints / checkpoint).with_suffix(".json").read_text())
+    with safe_open(checkpoints / record["timeline"], "np") as timeline:
+        return timeline.get_slice("epochs").get_shape()[0]
 
 
 def main() -> None:
@@ -44,18 +54,21 @@ def main() -> None:
         with running_lab("--checkpoints", str(checkpoints), "--data", str(work / "no-data"),
                          timeout=900) as (url, _, pid):
             client = LightClient(url)
-            calls = {
-                "/vae_timeline": lambda stage: (stage, "Smiling"),
-                "/gan_timeline": lambda stage: (stage,),
-                "/digits_timeline": lambda stage: (TASK, "dann", stage),
+            calls = {  # endpoint: (its arguments for a stage, the timeline it shows)
+                "/vae_timeline": (lambda stage: (stage, "Smiling"), "vae"),
+                "/gan_timeline": (lambda stage: (stage,), "gan"),
+                "/digits_timeline": (lambda stage: (TASK, "dann", stage),
+                                     "digits/usps-mnistm-dann"),
             }
-            for name, arguments in calls.items():  # every stage's view built once
-                for stage in range(MAX_STAGES):
+            stages = {name: stage_count(checkpoints, checkpoint)
+                      for name, (_, checkpoint) in calls.items()}
+            for name, (arguments, _) in calls.items():  # every stage's view built once
+                for stage in range(stages[name]):
                     client.predict(*arguments(stage), api_name=name)
             rng = random.Random(0)
             rows = [(name, *measure(pid, args.calls, lambda _, n=name, a=arguments:
-                                    client.predict(*a(rng.randrange(MAX_STAGES)), api_name=n)))
-                    for name, arguments in calls.items()]
+                                    client.predict(*a(rng.randrange(stages[n])), api_name=n)))
+                    for name, (arguments, _) in calls.items()]
     print(f"server CPU per stage change, {args.calls} calls each (checkpoints "
           f"{args.checkpoints.name}/, missing timelines made up at a real run's size)\n")
     print("| endpoint | server CPU ms/request | client CPU ms/request | wall p50 ms | "
