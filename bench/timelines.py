@@ -21,12 +21,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from safetensors import safe_open
-
 from bench.cpu_per_request import measure
 from bench.light_client import LightClient
 from hw3lab.devtools.running_lab import running_lab
 from hw3lab.devtools.timelines import add_timelines
+from hw3lab.lab.timelines import read_timeline
 from hw3lab.inference import DEFAULT_CHECKPOINTS
 from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS
 
@@ -37,8 +36,7 @@ TASK = "usps->mnistm"
 def stage_count(checkpoints: Path, checkpoint: str) -> int:
     """How many stages the timeline named in ``checkpoint``'s JSON holds."""
     record = json.loads((checkpoints / checkpoint).with_suffix(".json").read_text())
-    with safe_open(checkpoints / record["timeline"], "np") as timeline:
-        return timeline.get_slice("epochs").get_shape()[0]
+    return len(read_timeline(checkpoints / record["timeline"])["epochs"])
 
 
 def main() -> None:
