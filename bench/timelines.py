@@ -25,8 +25,8 @@ from bench.cpu_per_request import measure
 from bench.light_client import LightClient
 from hw3lab.devtools.running_lab import running_lab
 from hw3lab.devtools.timelines import add_timelines
-from hw3lab.lab.timelines import read_timeline
 from hw3lab.inference import DEFAULT_CHECKPOINTS
+from hw3lab.lab.timelines import read_timeline
 from hw3lab.training.timeline import MAX_STAGES, PROBE_DIGITS
 
 TARGET_MS = 100.0
