@@ -50,16 +50,18 @@ start_from runs/exp/so_su_z_s0 runs/exp/adda_su_z_iwnobs svhn-usps
 python -m train.adda --data /work/shared/hw3_data --source svhn --target usps --out runs/exp/adda_su_z_iwnobs --state-dir runs/exp/adda_su_z_iwnobs/state --threads 1 --no-progress --augment --class-weighted --no-source-batch-stats
 ship runs/exp/adda_su_z_iwnobs digits/svhn-usps-adda
 
-# -- digits: the mean teacher (from the source-only model)
-start_from runs/exp/so_um_z_s0 runs/tex/seed0 usps-mnistm
-python -m train.mean_teacher --data /work/shared/hw3_data --source usps --target mnistm --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
-ship runs/tex/seed0 digits/usps-mnistm-mean_teacher
-start_from runs/exp/so_ms_z runs/tex/seed0 mnistm-svhn
-python -m train.mean_teacher --data /work/shared/hw3_data --source mnistm --target svhn --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
-ship runs/tex/seed0 digits/mnistm-svhn-mean_teacher
-start_from runs/exp/so_su_z_s0 runs/tex/seed0 svhn-usps
-python -m train.mean_teacher --data /work/shared/hw3_data --source svhn --target usps --seed 0 --out runs/tex/seed0 --state-dir runs/tex/seed0/state --threads 1 --no-progress --source-texture 0.5
-ship runs/tex/seed0 digits/svhn-usps-mean_teacher
+# -- digits: the mean teacher, from its own source-only model: the shipped source-only command
+# plus --standardize (per-image standardised input, which the mean teacher inherits; the
+# source-only files shipped above stay the lab's baseline without it, and ADDA's start)
+python -m train.source_only --data /work/shared/hw3_data --source usps --target mnistm --seed 0 --augment --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress --standardize
+python -m train.mean_teacher --data /work/shared/hw3_data --source usps --target mnistm --seed 0 --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress
+ship runs/research/std/seed0 digits/usps-mnistm-mean_teacher
+python -m train.source_only --data /work/shared/hw3_data --source mnistm --target svhn --seed 0 --augment --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress --standardize
+python -m train.mean_teacher --data /work/shared/hw3_data --source mnistm --target svhn --seed 0 --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress
+ship runs/research/std/seed0 digits/mnistm-svhn-mean_teacher
+python -m train.source_only --data /work/shared/hw3_data --source svhn --target usps --seed 0 --augment --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress --standardize
+python -m train.mean_teacher --data /work/shared/hw3_data --source svhn --target usps --seed 0 --out runs/research/std/seed0 --state-dir runs/research/std/seed0/state --threads 1 --no-progress
+ship runs/research/std/seed0 digits/svhn-usps-mean_teacher
 
 # -- digits: target-only (the upper bound)
 python -m train.target_only --data /work/shared/hw3_data --source usps --target mnistm --augment --seed 0 --out runs/fair/to-seed0 --state-dir runs/fair/to-seed0/state --threads 1 --no-progress

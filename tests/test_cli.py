@@ -96,6 +96,8 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
     assert store.digits("svhn", "usps", "dann").metadata["adabn"] is True
     teacher = store.digits("svhn", "usps", "mean_teacher").metadata
     assert teacher["started_from"] == "digits/svhn-usps-source_only.safetensors"
+    start = store.digits("svhn", "usps", "source_only").metadata
+    assert teacher["started_from_command"] == start["command"]
     assert teacher["history"][0]["confident"] >= 0
     assert all(store.digits("svhn", "usps", m).metadata["recipe"]["augment"]
                for m in ("source_only", "dann", "adda"))

@@ -14,6 +14,7 @@ from functools import partial
 import torch
 
 from hw3lab import cli
+from hw3lab.checkpoints import read_metadata
 from hw3lab.errors import UserInputError
 from hw3lab.methods import digit_checkpoint
 from hw3lab.training.arguments import (
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> None:
                     {"grey": config.grey, "standardize": student.extractor.standardize,
                      "adabn": config.adapt_bn, "history": history,
                      "started_from": f"digits/{start.name}",
+                     # the start's own command: --out's source-only model need not be the
+                     # shipped one (the shipped mean teacher's was trained with --standardize)
+                     "started_from_command": read_metadata(start).get("command"),
                      "recipe": vars(config) | {"optimizer": "Adam", "holdout": args.holdout,
                                                "selection": "last epoch's teacher"}},
                     probe)

@@ -19,7 +19,12 @@ usps->mnistm it calls a third of MNIST-M an 8, and plain pseudo-labels reinforce
   often as an 8): a uniform prior pulled svhn->usps's 0s and 1s into other classes, while the
   band leaves a plausible mix alone and still pulls usps->mnistm's runaway 8s back.
 The teacher starts as the source-only model and is what is kept: its last epoch, chosen
-without any target label.
+without any target label. The network's input convention is the source-only model's: the
+shipped mean teachers start from one trained with ``--standardize``, whose extractor maps each
+image x to (x - mean(x)) / std(x) before the first convolution (no weights: the state_dict
+stays the homework's), which removes the brightness and contrast gap between domains. With it
+the target test accuracy went from 59.23 / 85.27 / 82.46 % to 66.01 / 86.73 / 90.68 %
+(usps->mnistm / mnistm->svhn / svhn->usps; docs/adaptation-research.md).
 """
 
 from __future__ import annotations
