@@ -83,8 +83,11 @@ def test_dry_run_of_every_digit_cli(tmp_path: Path, tiny_data: Path,
     argv = [*_common(tmp_path, tiny_data), "--source", "svhn", "--target", "usps", "--augment"]
     for name in METHODS:  # the registry's order: source-only before what starts from it
         MAINS[name](argv)
-        result = lines(capsys.readouterr().out)[-1]
+        printed = capsys.readouterr()
+        result = lines(printed.out)[-1]
         assert result["method"] == name and 0 <= result["target_test_accuracy"] <= 1
+        # a mean teacher from a start without --standardize is not the shipped recipe: it says so
+        assert ("--standardize" in printed.err) == (name == "mean_teacher")
     store = ModelStore(tmp_path / "ckpt", "cpu")
     for name in METHODS:
         model = store.digits("svhn", "usps", name)

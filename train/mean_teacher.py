@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> None:
             raise UserInputError(f"no source-only model at {start.name} in --out: train it "
                                  f"first with python -m train.source_only --source {source} "
                                  f"--target {target}")
+        if not student.extractor.standardize:
+            print(f"note: {start.name} in --out was trained without --standardize; the shipped "
+                  "mean teachers start from a source-only model trained with --augment "
+                  "--standardize (docs/training.md)", file=sys.stderr, flush=True)
         train, val = setup.train_val(source, args.holdout)
         target_images = setup.labelled(target, "train").images  # labels never used
         optimizer = adam([*student.extractor.parameters(), *student.predictor.parameters()],
