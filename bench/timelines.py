@@ -15,7 +15,6 @@ system, all threads) and the median wall time. Target: under 100 ms of server CP
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from bench.cpu_per_request import measure
 from bench.light_client import LightClient
+from hw3lab.checkpoints import read_metadata
 from hw3lab.devtools.running_lab import running_lab
 from hw3lab.devtools.timelines import add_timelines
 from hw3lab.inference import DEFAULT_CHECKPOINTS
@@ -35,7 +35,7 @@ TASK = "usps->mnistm"
 
 def stage_count(checkpoints: Path, checkpoint: str) -> int:
     """How many stages the timeline named in ``checkpoint``'s JSON holds."""
-    record = json.loads((checkpoints / checkpoint).with_suffix(".json").read_text())
+    record = read_metadata(checkpoints / f"{checkpoint}.safetensors")
     return len(read_timeline(checkpoints / record["timeline"])["epochs"])
 
 
